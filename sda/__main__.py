@@ -1,0 +1,8 @@
+"""``python -m sda``: the command line."""
+
+import sys
+
+from sda.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

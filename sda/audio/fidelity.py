@@ -1,0 +1,143 @@
+"""Reconstruction fidelity: how close an estimate sounds to its reference.
+
+Three standard spectral distances between two mono float signals at 48 kHz
+(reference first, estimate second). If the lengths differ, both are truncated
+to the shorter one. Everything is numpy on the CPU; a few seconds of audio
+takes milliseconds.
+
+Shared STFT convention: periodic Hann window of length n_fft, frames centred
+(the signal is reflect-padded by n_fft // 2 on both sides, after zero-padding
+to at least n_fft samples), power P = |rfft(frame)|^2.
+
+The dB-based metrics floor both spectrograms at (reference maximum - 80 dB):
+bins quieter than that in both signals are equal, so silence or near-silence
+in the reference is not weighted as an enormous error, and the same floor
+value (from the reference) is applied to the estimate so an estimate cannot
+lower its error by being quieter than the reference everywhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DYNAMIC_RANGE_DB = 80.0
+_TINY = 1e-20  # keeps log10 finite for exact digital silence
+
+
+def _pair(ref, est) -> tuple[np.ndarray, np.ndarray]:
+    ref = np.squeeze(np.asarray(ref, dtype=np.float64))
+    est = np.squeeze(np.asarray(est, dtype=np.float64))
+    if ref.ndim != 1 or est.ndim != 1:
+        raise ValueError(f"fidelity metrics take mono signals; got shapes {ref.shape} and {est.shape}")
+    n = min(len(ref), len(est))
+    return ref[:n], est[:n]
+
+
+def _stft_power(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """Power spectrogram, shape (frames, n_fft // 2 + 1), using the module's STFT convention."""
+    if len(x) < n_fft:
+        x = np.pad(x, (0, n_fft - len(x)))
+    x = np.pad(x, n_fft // 2, mode="reflect")
+    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop]
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)  # periodic Hann
+    return np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
+
+
+def _hz_to_mel(f):
+    """Slaney mel scale: linear (200/3 Hz per mel) below 1 kHz, logarithmic above."""
+    f = np.asarray(f, dtype=np.float64)
+    log_step = np.log(6.4) / 27.0
+    return np.where(f < 1000.0, f * 3.0 / 200.0, 15.0 + np.log(np.maximum(f, 1e-9) / 1000.0) / log_step)
+
+
+def _mel_to_hz(m):
+    m = np.asarray(m, dtype=np.float64)
+    log_step = np.log(6.4) / 27.0
+    return np.where(m < 15.0, m * 200.0 / 3.0, 1000.0 * np.exp(log_step * (m - 15.0)))
+
+
+def mel_filterbank(n_fft: int, n_mels: int, sample_rate: int, f_min: float = 0.0, f_max: float | None = None) -> np.ndarray:
+    """Triangular Slaney-style mel filterbank, shape (n_mels, n_fft // 2 + 1).
+
+    Band edges are n_mels + 2 points equally spaced on the Slaney mel scale
+    from f_min to f_max (default sample_rate / 2). Row i is a triangle rising
+    from edge i to edge i+1 and falling to edge i+2, evaluated at the FFT bin
+    frequencies, and scaled by 2 / (edge[i+2] - edge[i]) (Slaney area
+    normalisation, so wide high bands do not dominate). Weights are
+    nonnegative; every bin strictly between f_min and f_max gets weight from
+    at least one band, provided bands are wider than the bin spacing.
+    """
+    f_max = sample_rate / 2.0 if f_max is None else float(f_max)
+    if not 0.0 <= f_min < f_max <= sample_rate / 2.0:
+        raise ValueError(f"mel range must satisfy 0 <= f_min < f_max <= sample_rate/2, got {f_min}..{f_max}")
+    bins_hz = np.arange(n_fft // 2 + 1) * sample_rate / n_fft
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(f_min), _hz_to_mel(f_max), n_mels + 2))
+    edges[0], edges[-1] = f_min, f_max  # exact ends: the mel round trip is off by an ulp
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising = (bins_hz[None, :] - lower) / (centre - lower)
+    falling = (upper - bins_hz[None, :]) / (upper - centre)
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    return weights * (2.0 / (upper - lower))
+
+
+def _floored_db(p_ref: np.ndarray, p_est: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ref_db = 10.0 * np.log10(np.maximum(p_ref, _TINY))
+    est_db = 10.0 * np.log10(np.maximum(p_est, _TINY))
+    floor = ref_db.max() - DYNAMIC_RANGE_DB
+    return np.maximum(ref_db, floor), np.maximum(est_db, floor)
+
+
+def mel_l1_db(ref, est, sample_rate: int = 48000) -> float:
+    """Mean absolute difference, in dB, of 128-band log-mel power spectrograms.
+
+    STFT: n_fft 2048, hop 512, periodic Hann, centred frames. Mel: the
+    `mel_filterbank` above, 0 Hz to sample_rate / 2, applied to power.
+    Both spectrograms are converted to dB (10 log10) and floored at the
+    reference's maximum minus 80 dB before averaging |ref_db - est_db| over
+    all frames and bands. 0 means identical; a uniform gain of g dB gives g.
+    """
+    ref, est = _pair(ref, est)
+    fb = mel_filterbank(2048, 128, sample_rate)
+    ref_db, est_db = _floored_db(_stft_power(ref, 2048, 512) @ fb.T, _stft_power(est, 2048, 512) @ fb.T)
+    return float(np.mean(np.abs(ref_db - est_db)))
+
+
+def lsd_db(ref, est) -> float:
+    """Log-spectral distance in dB.
+
+    Per frame: sqrt(mean over the 1025 linear-frequency bins of
+    (10 log10 P_ref - 10 log10 P_est)^2), then the mean over frames. STFT as
+    in `mel_l1_db` (n_fft 2048, hop 512); dB floored at the reference's
+    maximum minus 80 dB. A uniform gain of g dB gives g.
+    """
+    ref, est = _pair(ref, est)
+    ref_db, est_db = _floored_db(_stft_power(ref, 2048, 512), _stft_power(est, 2048, 512))
+    return float(np.mean(np.sqrt(np.mean((ref_db - est_db) ** 2, axis=1))))
+
+
+def mrstft(ref, est) -> float:
+    """Multi-resolution STFT loss (dimensionless; 0 means identical).
+
+    For each FFT size in (512, 1024, 2048), hop = size / 4, periodic Hann,
+    magnitudes S = |STFT|:
+      spectral convergence  ||S_ref - S_est||_F / ||S_ref||_F
+      + log-magnitude L1    mean |ln(S_ref + 1e-5) - ln(S_est + 1e-5)|
+    and the result is the mean of that sum over the three sizes. Unlike the
+    dB metrics it has no floor: with eps 1e-5 it still notices errors around
+    -100 dBFS.
+    """
+    ref, est = _pair(ref, est)
+    eps, total = 1e-5, 0.0
+    sizes = (512, 1024, 2048)
+    for n_fft in sizes:
+        s_ref = np.sqrt(_stft_power(ref, n_fft, n_fft // 4))
+        s_est = np.sqrt(_stft_power(est, n_fft, n_fft // 4))
+        convergence = np.linalg.norm(s_ref - s_est) / max(np.linalg.norm(s_ref), 1e-12)
+        log_l1 = np.mean(np.abs(np.log(s_ref + eps) - np.log(s_est + eps)))
+        total += convergence + log_l1
+    return float(total / len(sizes))
+
+
+def fidelity(ref, est) -> dict[str, float]:
+    """All three metrics at 48 kHz: {"mel_l1_db": ..., "lsd_db": ..., "mrstft": ...}."""
+    return {"mel_l1_db": mel_l1_db(ref, est), "lsd_db": lsd_db(ref, est), "mrstft": mrstft(ref, est)}

@@ -1,0 +1,160 @@
+"""Waveform <-> normalised log-mel spectrogram, batched, on any torch device.
+
+Forward: STFT power -> mel filterbank -> dB (floored) -> (dB - mean) / std,
+where mean and std are measured once per dataset (``fit_normalization``), so
+the model sees zero-mean, unit-scale values and level is kept, not erased.
+
+Inverse: un-normalise -> power -> linear spectrum through a precomputed
+pseudo-inverse of the filterbank -> fast (momentum) Griffin-Lim. The output
+always has exactly the requested number of samples.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from sda.audio.mel import mel_filterbank
+
+
+@dataclass(frozen=True)
+class SpectrogramConfig:
+    sample_rate: int = 48000
+    n_fft: int = 2048
+    hop_length: int = 512
+    n_mels: int = 128
+    f_min: float = 0.0
+    f_max: float | None = None
+    db_floor: float = -100.0  # dB relative to a full-scale sine
+    griffin_lim_iters: int = 32
+    griffin_lim_momentum: float = 0.99
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SpectrogramConfig":
+        names = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def frames_for(self, num_samples: int) -> int:
+        """Number of STFT frames (centred) for a clip of ``num_samples``."""
+        return 1 + num_samples // self.hop_length
+
+    def shape_key(self) -> tuple:
+        """The settings a trained model depends on (the inversion settings are free)."""
+        return (self.sample_rate, self.n_fft, self.hop_length, self.n_mels, self.f_min, self.f_max, self.db_floor)
+
+
+class AudioSpectrogram:
+    """Batched log-mel analysis and inversion with per-dataset normalisation."""
+
+    def __init__(self, config: SpectrogramConfig | None = None, device: torch.device | str = "cpu") -> None:
+        self.config = config or SpectrogramConfig()
+        self.device = torch.device(device)
+        c = self.config
+        fb = mel_filterbank(c.n_fft, c.n_mels, c.sample_rate, c.f_min, c.f_max)
+        self.mel_basis = torch.from_numpy(fb).float().to(self.device)  # (n_mels, n_freqs)
+        self.mel_pinv = torch.from_numpy(np.linalg.pinv(fb)).float().to(self.device)  # (n_freqs, n_mels)
+        self.window = torch.hann_window(c.n_fft, device=self.device)
+        # Scale so a full-scale sine peaks near 0 dB, whatever n_fft is.
+        self._power_scale = (2.0 / float(self.window.sum())) ** 2
+        self.mean = 0.0
+        self.std = 1.0
+
+    # -- normalisation -------------------------------------------------
+    def fit_normalization(self, waveforms: torch.Tensor, batch_size: int = 64) -> None:
+        """Measure mean/std of dB values over ``waveforms`` (N, samples)."""
+        total, total_sq, count = 0.0, 0.0, 0
+        for start in range(0, waveforms.shape[0], batch_size):
+            db = self.waveform_to_db(waveforms[start : start + batch_size])
+            total += float(db.sum())
+            total_sq += float((db.double() ** 2).sum())
+            count += db.numel()
+        if count == 0:
+            return
+        mean = total / count
+        var = max(total_sq / count - mean * mean, 1e-6)
+        self.mean, self.std = mean, math.sqrt(var)
+
+    def normalization_state(self) -> dict:
+        return {"mean": float(self.mean), "std": float(self.std)}
+
+    def load_normalization_state(self, state: dict) -> None:
+        self.mean = float(state["mean"])
+        self.std = float(state["std"])
+
+    # -- analysis ------------------------------------------------------
+    def to(self, device: torch.device | str) -> "AudioSpectrogram":
+        self.device = torch.device(device)
+        self.mel_basis = self.mel_basis.to(self.device)
+        self.mel_pinv = self.mel_pinv.to(self.device)
+        self.window = self.window.to(self.device)
+        return self
+
+    def _stft(self, waveform: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        return torch.stft(
+            waveform, c.n_fft, c.hop_length, window=self.window, center=True, return_complex=True
+        )
+
+    def waveform_to_db(self, waveform: torch.Tensor) -> torch.Tensor:
+        """(B, samples) or (samples,) -> log-mel in dB, (B, n_mels, frames)."""
+        squeeze = waveform.dim() == 1
+        wave = waveform.unsqueeze(0) if squeeze else waveform
+        wave = wave.to(self.device, torch.float32)
+        power = self._stft(wave).abs().pow(2) * self._power_scale
+        mel = torch.matmul(self.mel_basis, power)
+        db = 10.0 * torch.log10(mel.clamp_min(10.0 ** (self.config.db_floor / 10.0)))
+        return db[0] if squeeze else db
+
+    def waveform_to_mel(self, waveform: torch.Tensor) -> torch.Tensor:
+        """(B, samples) -> normalised log-mel (B, n_mels, frames): the model's input."""
+        return (self.waveform_to_db(waveform) - self.mean) / self.std
+
+    # -- inversion -----------------------------------------------------
+    def mel_to_db(self, mel: torch.Tensor) -> torch.Tensor:
+        return mel.float() * self.std + self.mean
+
+    def mel_to_waveform(self, mel: torch.Tensor, num_samples: int | None = None, seed: int = 0) -> torch.Tensor:
+        """Normalised log-mel (B, n_mels, frames) -> waveform (B, num_samples).
+
+        ``num_samples`` defaults to (frames - 1) * hop, the length the frames
+        describe; the result is always exactly that long.
+        """
+        squeeze = mel.dim() == 2
+        mel = mel.unsqueeze(0) if squeeze else mel
+        c = self.config
+        if num_samples is None:
+            num_samples = (mel.shape[-1] - 1) * c.hop_length
+        db = self.mel_to_db(mel.to(self.device)).clamp(max=40.0)
+        mel_power = torch.pow(10.0, db / 10.0)
+        power = torch.matmul(self.mel_pinv, mel_power).clamp_min(0.0) / self._power_scale
+        magnitude = power.sqrt()
+        wave = self.griffin_lim(magnitude, num_samples, seed=seed)
+        return wave[0] if squeeze else wave
+
+    def griffin_lim(self, magnitude: torch.Tensor, num_samples: int, seed: int = 0) -> torch.Tensor:
+        """Fast Griffin-Lim: phase from magnitude, with momentum (Perraudin et al. 2013)."""
+        c = self.config
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        phase = torch.rand(magnitude.shape, generator=generator).to(self.device) * (2 * math.pi)
+        estimate = torch.polar(torch.ones_like(magnitude), phase)
+        previous = torch.zeros_like(estimate)
+        momentum = c.griffin_lim_momentum
+        for _ in range(max(1, c.griffin_lim_iters)):
+            wave = self._istft(magnitude * estimate, num_samples)
+            projected = self._stft(wave)
+            accelerated = projected + momentum * (projected - previous)
+            previous = projected
+            estimate = accelerated / accelerated.abs().clamp_min(1e-8)
+        return self._istft(magnitude * estimate, num_samples)
+
+    def _istft(self, spec: torch.Tensor, num_samples: int) -> torch.Tensor:
+        c = self.config
+        return torch.istft(
+            spec, c.n_fft, c.hop_length, window=self.window, center=True, length=num_samples
+        )

@@ -1,0 +1,172 @@
+"""Command line: ``python -m sda train | reconstruct | bench``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from sda.audio.io import AudioLoadError, load_audio, write_wav
+from sda.audio.validation import DatasetError, decode_dataset, require_usable
+from sda.console import ConsoleReporter
+from sda.training.checkpoint import CheckpointError, load_checkpoint, resolve_checkpoint
+from sda.training.config import ConfigError, TrainingConfig, get_adaptive_config
+from sda.training.device import DeviceError, resolve_device
+from sda.training.rundir import new_run_dir, read_run_info
+from sda.training.runner import TrainingRunner
+
+USER_ERRORS = (DatasetError, ConfigError, CheckpointError, DeviceError, AudioLoadError)
+
+
+def _print_issues(dataset) -> None:
+    for issue in dataset.issues:
+        print(f"  skipped {issue.path}: {issue.reason}")
+
+
+def _decode(inputs, label: str):
+    def progress(done: int, total: int, name: str) -> None:
+        if sys.stdout.isatty():
+            print(f"\r\033[KDecoding {done}/{total}: {name}", end="" if done < total else "\n", flush=True)
+
+    dataset = decode_dataset(inputs, progress=progress)
+    print(f"Dataset: {dataset.file_count} usable files, {dataset.total_duration_s:.1f} s of audio"
+          + (f"; {len(dataset.issues)} skipped:" if dataset.issues else "."))
+    _print_issues(dataset)
+    require_usable(dataset, label)
+    return dataset
+
+
+def cmd_train(args) -> int:
+    device = resolve_device(args.device)
+    resume_path = None
+    if args.resume:
+        resume_path = resolve_checkpoint(Path(args.resume))
+        state = load_checkpoint(resume_path)
+        config = TrainingConfig.from_dict(state["config"])
+        run_dir = Path(args.out) if args.out else resume_path.parent.parent
+        inputs = [args.data_dir] if args.data_dir else read_run_info(resume_path.parent.parent).get("data_inputs")
+        if not inputs:
+            raise DatasetError("This run does not record its dataset; pass DATA_DIR along with --resume.")
+        print(f"Resuming {resume_path} (epoch {state['epoch']}, step {state['step']}).")
+    else:
+        if not args.data_dir:
+            raise DatasetError("Give the folder of sounds to train on: python -m sda train DATA_DIR")
+        inputs = [args.data_dir]
+    dataset = _decode(inputs, str(inputs[0]))
+    if not args.resume:
+        config = get_adaptive_config(dataset.file_count, args.preset)
+        run_dir = Path(args.out) if args.out else new_run_dir(Path(args.runs_dir))
+        print(f"Preset: {config.preset}. {config.preset_reason}")
+    if args.epochs is not None:
+        config.max_epochs = args.epochs
+    config.validate()
+    print(f"Run folder: {run_dir}  (device {device}, {config.max_epochs} epochs)")
+
+    reporter = ConsoleReporter()
+    runner = TrainingRunner()
+    if resume_path is not None:
+        runner.resume(config, inputs, run_dir, device, resume_path, callback=reporter, decoded=dataset)
+    else:
+        runner.start(config, inputs, run_dir, device, callback=reporter, decoded=dataset)
+
+    cancelled = {"flag": False}
+
+    def on_interrupt(signum, frame):  # Ctrl-C: cancel like the UI's Cancel button
+        if not cancelled["flag"]:
+            cancelled["flag"] = True
+            print("\nCancelling: saving a checkpoint...", flush=True)
+            runner.cancel()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        while not runner.wait(timeout=0.2):
+            pass
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    error = runner.last_error()
+    if error is not None:
+        if isinstance(error, USER_ERRORS):
+            print(f"Error: {error}", file=sys.stderr)
+            return 2
+        print(f"Training failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    result = runner.result() or {}
+    if result.get("was_cancelled"):
+        print(f"Cancelled. Checkpoint saved: {result.get('last_checkpoint_path')}")
+        print(f"Resume with: python -m sda train --resume {run_dir}")
+    else:
+        print(f"Model (best checkpoint): {result.get('best_checkpoint_path')}")
+    return 0
+
+
+def cmd_reconstruct(args) -> int:
+    from sda.inference import load_model, reconstruct_audio
+
+    loaded = load_model(Path(args.model), args.device)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dataset = decode_dataset(args.inputs)
+    _print_issues(dataset)
+    require_usable(dataset, ", ".join(args.inputs))
+    for clip in dataset.clips:
+        started = time.perf_counter()
+        audio = reconstruct_audio(loaded, clip.audio)
+        target = out_dir / (Path(clip.path).stem + ".wav")
+        write_wav(target, audio, loaded.spectrogram.config.sample_rate)
+        print(f"{clip.path} -> {target} ({clip.duration_s:.2f} s in {time.perf_counter() - started:.2f} s)")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from sda.bench import run_benchmark
+
+    result = run_benchmark(Path(args.data_dir), epochs=args.epochs, heldout=Path(args.heldout) if args.heldout else None,
+                           preset=args.preset, device=args.device, out_dir=Path(args.out) if args.out else None,
+                           precision=args.precision, log=lambda text: print(text, file=sys.stderr, flush=True))
+    print(json.dumps(result))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sda", description="Train a small generative audio model on your own sounds.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train on a folder of sounds")
+    train.add_argument("data_dir", nargs="?", help="folder (or file) of WAV/FLAC/OGG/AIFF/MP3 sounds")
+    train.add_argument("--preset", default="auto", choices=["auto", "conservative", "balanced", "aggressive"])
+    train.add_argument("--epochs", type=int, help="number of epochs (default: the preset's)")
+    train.add_argument("--out", help="run folder to write (default: runs/run-<time>)")
+    train.add_argument("--runs-dir", default="runs", help="where new run folders go (default: runs)")
+    train.add_argument("--resume", help="run folder or checkpoint .pt to continue")
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    train.set_defaults(func=cmd_train)
+
+    rec = sub.add_parser("reconstruct", help="pass sounds through a trained model")
+    rec.add_argument("--model", required=True, help="run folder or checkpoint .pt")
+    rec.add_argument("inputs", nargs="+", help="files or folders")
+    rec.add_argument("--out", required=True, help="folder for the reconstructed WAVs")
+    rec.add_argument("--device", default="auto")
+    rec.set_defaults(func=cmd_reconstruct)
+
+    bench = sub.add_parser("bench", help="measure speed, memory and fidelity; prints one JSON line")
+    bench.add_argument("data_dir")
+    bench.add_argument("--epochs", type=int, help="epochs to train (default: the preset's)")
+    bench.add_argument("--heldout", help="folder of unseen files to measure reconstruction fidelity on")
+    bench.add_argument("--preset", default="auto", choices=["auto", "conservative", "balanced", "aggressive"])
+    bench.add_argument("--device", default="auto")
+    bench.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
+    bench.add_argument("--out", help="run folder (default: a temporary one)")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except USER_ERRORS as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,196 @@
+"""Training configuration, presets, and the automatic preset choice.
+
+A config is plain data (numbers, strings, one nested dataclass): it goes into
+checkpoints and run.json as a dict, never as a pickled object.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from enum import Enum
+
+
+class OverfittingPreset(str, Enum):
+    """How hard training fights overfitting. Fewer files need more protection."""
+
+    CONSERVATIVE = "conservative"
+    BALANCED = "balanced"
+    AGGRESSIVE = "aggressive"
+
+
+class ConfigError(ValueError):
+    """A setting has a value training cannot use. The message names the setting."""
+
+
+@dataclass
+class RegularizationConfig:
+    dropout: float = 0.1
+    weight_decay: float = 0.01
+    # Extra pitch/speed-shifted copies of each training file, made once before
+    # the first epoch (0 = none).
+    augmentation_expansion: int = 0
+    gradient_clip_norm: float = 1.0
+    # Strength of the cheap per-batch augmentation (gain, time shift): 0 = off.
+    augmentation_strength: float = 0.5
+
+
+@dataclass
+class TrainingConfig:
+    # Model
+    latent_dim: int = 64  # latent channels per latent frame
+    hidden_channels: int = 512
+    # Optimisation
+    batch_size: int = 32
+    max_epochs: int = 200
+    learning_rate: float = 2e-3
+    kl_warmup_fraction: float = 0.3
+    kl_weight_max: float = 0.01
+    free_bits: float = 0.25  # nats per latent channel (averaged over frames)
+    # Data
+    val_fraction: float = 0.2
+    chunk_seconds: float = 1.0
+    seed: int = 1234
+    # Side outputs
+    checkpoint_interval: int = 10
+    preview_interval: int = 10
+    preview_interval_short: int = 2  # used when max_epochs is small
+    num_preview_samples: int = 2
+    keep_checkpoints: int = 3
+    # "auto": bf16 autocast where the hardware runs it fast; "bf16" or "fp32".
+    precision: str = "auto"
+    regularization: RegularizationConfig = field(default_factory=RegularizationConfig)
+    preset: str = "balanced"
+    preset_reason: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainingConfig":
+        """Build from plain data, ignoring unknown keys (configs from newer versions)."""
+        reg_names = {f.name for f in fields(RegularizationConfig)}
+        reg = RegularizationConfig(
+            **{k: v for k, v in dict(data.get("regularization", {})).items() if k in reg_names}
+        )
+        names = {f.name for f in fields(cls)} - {"regularization"}
+        return cls(regularization=reg, **{k: v for k, v in data.items() if k in names})
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the first setting that cannot be used."""
+        reg = self.regularization
+        checks = [
+            ("epochs", self.max_epochs, isinstance(self.max_epochs, int) and self.max_epochs >= 1, "a whole number of at least 1"),
+            ("batch size", self.batch_size, isinstance(self.batch_size, int) and 1 <= self.batch_size <= 4096, "a whole number from 1 to 4096"),
+            ("learning rate", self.learning_rate, _finite(self.learning_rate) and 0 < self.learning_rate <= 1, "a number above 0 and at most 1 (try 0.001)"),
+            ("latent size", self.latent_dim, isinstance(self.latent_dim, int) and 1 <= self.latent_dim <= 1024, "a whole number from 1 to 1024"),
+            ("hidden channels", self.hidden_channels, isinstance(self.hidden_channels, int) and 8 <= self.hidden_channels <= 4096, "a whole number from 8 to 4096"),
+            ("dropout", reg.dropout, _finite(reg.dropout) and 0 <= reg.dropout < 1, "a number from 0 up to (not including) 1"),
+            ("weight decay", reg.weight_decay, _finite(reg.weight_decay) and 0 <= reg.weight_decay <= 1, "a number from 0 to 1"),
+            ("augmentation strength", reg.augmentation_strength, _finite(reg.augmentation_strength) and 0 <= reg.augmentation_strength <= 1, "a number from 0 to 1"),
+            ("augmentation expansion", reg.augmentation_expansion, isinstance(reg.augmentation_expansion, int) and 0 <= reg.augmentation_expansion <= 8, "a whole number from 0 to 8"),
+            ("gradient clip norm", reg.gradient_clip_norm, _finite(reg.gradient_clip_norm) and reg.gradient_clip_norm > 0, "a number above 0"),
+            ("preview interval", self.preview_interval, isinstance(self.preview_interval, int) and self.preview_interval >= 1, "a whole number of epochs, at least 1"),
+            ("short-run preview interval", self.preview_interval_short, isinstance(self.preview_interval_short, int) and self.preview_interval_short >= 1, "a whole number of epochs, at least 1"),
+            ("checkpoint interval", self.checkpoint_interval, isinstance(self.checkpoint_interval, int) and self.checkpoint_interval >= 1, "a whole number of epochs, at least 1"),
+            ("validation fraction", self.val_fraction, _finite(self.val_fraction) and 0 <= self.val_fraction < 0.9, "a number from 0 to 0.9"),
+            ("KL warm-up fraction", self.kl_warmup_fraction, _finite(self.kl_warmup_fraction) and 0 <= self.kl_warmup_fraction <= 1, "a number from 0 to 1"),
+            ("free bits", self.free_bits, _finite(self.free_bits) and self.free_bits >= 0, "a number of at least 0"),
+            ("precision", self.precision, self.precision in ("auto", "bf16", "fp32"), "one of auto, bf16, fp32"),
+        ]
+        for name, value, ok, expected in checks:
+            if not ok:
+                raise ConfigError(f"Setting '{name}' is {value!r}; it must be {expected}.")
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# What each preset changes from the defaults. Conservative: few files, so
+# strong regularization and extra augmented copies; aggressive: many files,
+# so the model may fit harder.
+_PRESETS: dict[OverfittingPreset, dict] = {
+    OverfittingPreset.CONSERVATIVE: dict(
+        max_epochs=300,
+        regularization=RegularizationConfig(
+            dropout=0.2, weight_decay=0.05, augmentation_expansion=2, augmentation_strength=0.8
+        ),
+    ),
+    OverfittingPreset.BALANCED: dict(
+        max_epochs=200,
+        regularization=RegularizationConfig(
+            dropout=0.1, weight_decay=0.01, augmentation_expansion=1, augmentation_strength=0.5
+        ),
+    ),
+    OverfittingPreset.AGGRESSIVE: dict(
+        max_epochs=120,
+        regularization=RegularizationConfig(
+            dropout=0.05, weight_decay=0.001, augmentation_expansion=0, augmentation_strength=0.3
+        ),
+    ),
+}
+
+
+def choose_preset(file_count: int) -> tuple[OverfittingPreset, str]:
+    """The preset Auto picks for a dataset of ``file_count`` files, and why."""
+    if file_count < 50:
+        return OverfittingPreset.CONSERVATIVE, (
+            f"{file_count} files is a small dataset, so Auto picked Conservative: "
+            "stronger regularization and extra augmented copies to keep the model from memorising it."
+        )
+    if file_count < 200:
+        return OverfittingPreset.BALANCED, (
+            f"{file_count} files is a medium dataset, so Auto picked Balanced: "
+            "moderate regularization and one augmented copy of each file."
+        )
+    return OverfittingPreset.AGGRESSIVE, (
+        f"{file_count} files is a large dataset, so Auto picked Aggressive: "
+        "light regularization, since the data itself keeps the model general."
+    )
+
+
+def adaptive_val_fraction(file_count: int) -> float:
+    """Validation share by dataset size: keep at least one file out when possible."""
+    if file_count < 2:
+        return 0.0
+    if file_count < 10:
+        return max(0.2, 1.0 / file_count)
+    if file_count < 50:
+        return 0.2
+    if file_count < 200:
+        return 0.15
+    return 0.1
+
+
+def get_adaptive_config(file_count: int, preset: str | OverfittingPreset | None = None) -> TrainingConfig:
+    """A config fitted to a dataset of ``file_count`` files.
+
+    ``preset`` of None or "auto" chooses from the file count; otherwise the
+    named preset is used. The validation split always adapts to the count.
+    """
+    if preset is None or str(getattr(preset, "value", preset)).lower() == "auto":
+        chosen, reason = choose_preset(file_count)
+    else:
+        try:
+            chosen = OverfittingPreset(str(getattr(preset, "value", preset)).lower())
+        except ValueError:
+            names = ", ".join(["auto"] + [p.value for p in OverfittingPreset])
+            raise ConfigError(f"Setting 'preset' is {preset!r}; it must be one of {names}.") from None
+        reason = f"Preset {chosen.value.capitalize()} chosen by you for {file_count} files."
+    values = _PRESETS[chosen]
+    config = TrainingConfig(
+        max_epochs=values["max_epochs"],
+        regularization=replace(values["regularization"]),
+        val_fraction=adaptive_val_fraction(file_count),
+        preset=chosen.value,
+        preset_reason=reason,
+    )
+    return config
+
+
+def get_effective_preview_interval(config: TrainingConfig) -> int:
+    """Preview every ``preview_interval`` epochs, or more often for short runs."""
+    if config.max_epochs < 4 * config.preview_interval:
+        return max(1, min(config.preview_interval_short, config.preview_interval))
+    return config.preview_interval

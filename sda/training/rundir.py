@@ -1,0 +1,177 @@
+"""The run directory on disk: run.json, metrics.jsonl, checkpoints/, previews/.
+
+A run directory is enough to re-attach a UI, resume training, or load the
+model. run.json is replaced atomically; metrics.jsonl is only appended, one
+event per line, so a crash loses at most the line being written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sda.training.metrics import event_from_dict, event_to_dict
+
+RUN_FILE = "run.json"
+METRICS_FILE = "metrics.jsonl"
+CHECKPOINT_DIR = "checkpoints"
+PREVIEW_DIR = "previews"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_bytes(path, json.dumps(data, indent=2, sort_keys=False).encode("utf-8"))
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_run_info(run_dir: Path) -> dict:
+    """run.json as a dict ({} when missing or unreadable)."""
+    try:
+        return json.loads((Path(run_dir) / RUN_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def update_run_info(run_dir: Path, **changes: Any) -> dict:
+    """Merge ``changes`` into run.json and write it back atomically."""
+    info = read_run_info(run_dir)
+    info.update(changes)
+    info["updated_at"] = time.time()
+    atomic_write_json(Path(run_dir) / RUN_FILE, info)
+    return info
+
+
+class MetricsLog:
+    """Appends events to metrics.jsonl, one JSON object per line."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = Path(run_dir) / METRICS_FILE
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = open(self.path, "a", encoding="utf-8")
+
+    def append(self, event: Any) -> None:
+        self._handle.write(json.dumps(event_to_dict(event)) + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def read_events(run_dir: Path, start_line: int = 0) -> tuple[list[Any], int]:
+    """Events in metrics.jsonl from line ``start_line`` on, and the next line to read.
+
+    A torn last line (from a crash mid-write) is ignored and read again later.
+    """
+    path = Path(run_dir) / METRICS_FILE
+    events: list[Any] = []
+    line_no = start_line
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for index, line in enumerate(handle):
+                if index < start_line:
+                    continue
+                if not line.endswith("\n"):
+                    break
+                line_no = index + 1
+                try:
+                    event = event_from_dict(json.loads(line))
+                except (ValueError, TypeError):
+                    continue
+                if event is not None:
+                    events.append(event)
+    except FileNotFoundError:
+        pass
+    return events, line_no
+
+
+@dataclass
+class RunSummary:
+    """One line of a run list."""
+
+    run_dir: Path
+    run_id: str
+    status: str
+    created_at: float
+    epochs_done: int
+    max_epochs: int
+    best_val_loss: float | None
+    file_count: int
+    preset: str
+
+
+def summarize_run(run_dir: Path) -> RunSummary | None:
+    info = read_run_info(run_dir)
+    if not info:
+        return None
+    config = info.get("config", {})
+    return RunSummary(
+        run_dir=Path(run_dir),
+        run_id=Path(run_dir).name,
+        status=info.get("status", "unknown"),
+        created_at=float(info.get("created_at", 0.0)),
+        epochs_done=int(info.get("epochs_done", 0)),
+        max_epochs=int(config.get("max_epochs", 0)),
+        best_val_loss=info.get("best_val_loss"),
+        file_count=len(info.get("dataset", {}).get("files", [])),
+        preset=str(config.get("preset", "")),
+    )
+
+
+def list_runs(runs_root: Path) -> list[RunSummary]:
+    """Runs under ``runs_root``, newest first."""
+    root = Path(runs_root)
+    if not root.is_dir():
+        return []
+    runs = [summarize_run(p) for p in root.iterdir() if p.is_dir() and (p / RUN_FILE).exists()]
+    return sorted((r for r in runs if r is not None), key=lambda r: r.created_at, reverse=True)
+
+
+def new_run_dir(runs_root: Path, prefix: str = "run") -> Path:
+    """A fresh, uniquely named run directory under ``runs_root``."""
+    root = Path(runs_root)
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        candidate = root / (f"{prefix}-{stamp}" + (f"-{n}" if n else ""))
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"Could not create a new run folder under {root}")

@@ -1,0 +1,96 @@
+"""TrainingRunner: training in a background thread, with cancel, save-now and resume.
+
+This is the only thread boundary. The web UI and the CLI are both clients of
+it; events arrive through the callback on the training thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from sda.training.config import TrainingConfig
+from sda.training.loop import train
+
+log = logging.getLogger(__name__)
+
+
+class TrainingRunner:
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._cancel_event = threading.Event()
+        self._save_event = threading.Event()
+        self._is_running = False
+        self._last_error: Exception | None = None
+        self._result: dict | None = None
+        self._lock = threading.Lock()
+
+    def start(self, config: TrainingConfig, file_paths, output_dir: Path, device="cpu",
+              callback: Callable[[Any], None] | None = None, decoded=None) -> None:
+        """Start training in the background. Raises RuntimeError if already running."""
+        self._launch(config, file_paths, output_dir, device, callback, None, decoded)
+
+    def resume(self, config: TrainingConfig | None, file_paths, output_dir: Path, device="cpu",
+               checkpoint_path: Path | None = None, callback: Callable[[Any], None] | None = None, decoded=None) -> None:
+        """Continue from ``checkpoint_path`` (a .pt file or a run directory).
+
+        ``config`` None uses the checkpoint's own config. Pass the run's own
+        ``output_dir`` to continue the same run directory and curves.
+        """
+        self._launch(config, file_paths, output_dir, device, callback, checkpoint_path or output_dir, decoded)
+
+    def _launch(self, config, file_paths, output_dir, device, callback, resume, decoded) -> None:
+        with self._lock:
+            if self.is_running():
+                raise RuntimeError("Training is already running; cancel it or wait for it to finish.")
+            self._cancel_event.clear()
+            self._save_event.clear()
+            self._last_error = None
+            self._result = None
+            self._is_running = True
+            self._thread = threading.Thread(
+                target=self._run_training,
+                args=(config, file_paths, Path(output_dir), device, callback, resume, decoded),
+                name="sda-training",
+                daemon=True,
+            )
+            self._thread.start()
+
+    def _run_training(self, config, file_paths, output_dir, device, callback, resume, decoded) -> None:
+        try:
+            self._result = train(config, file_paths, output_dir, device, callback=callback,
+                                 cancel_event=self._cancel_event, resume_checkpoint=resume,
+                                 save_event=self._save_event, decoded=decoded)
+        except Exception as exc:  # kept for the client to show; the thread must not die silently
+            self._last_error = exc
+            log.exception("Training failed")
+        finally:
+            self._is_running = False
+
+    def cancel(self) -> None:
+        """Stop training; a checkpoint is saved at once (mid-epoch if need be). Does not block."""
+        self._cancel_event.set()
+
+    def request_checkpoint(self) -> None:
+        """Save a checkpoint at the next step; training continues."""
+        if self.is_running():
+            self._save_event.set()
+
+    def is_running(self) -> bool:
+        return self._is_running
+
+    def last_error(self) -> Exception | None:
+        return self._last_error
+
+    def result(self) -> dict | None:
+        return self._result
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until training ends (or ``timeout`` seconds pass); True if it ended."""
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()

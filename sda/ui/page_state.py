@@ -1,0 +1,39 @@
+"""What the server remembers about one open page (kept in a gr.State).
+
+The page's workspace id comes from the browser (gr.BrowserState) once, at
+load, and is checked; after that, handlers only trust this server-side copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sda.ui.dashboard import RunView
+
+
+@dataclass
+class DatasetCheck:
+    """The current dataset as the page last summarised it."""
+
+    file_count: int = 0
+    total_duration_s: float = 0.0
+    problems: list[str] = field(default_factory=list)  # reasons Start is not possible
+
+    @property
+    def ok(self) -> bool:
+        return self.file_count > 0 and not self.problems
+
+
+@dataclass
+class PageState:
+    workspace_id: str
+    dataset: DatasetCheck = field(default_factory=DatasetCheck)
+    view: RunView | None = None  # the run this page shows
+    attach_count: int = 0  # tells the browser to clear its preview list
+    pending_previews: list[str] = field(default_factory=list)
+    last_phase: str = ""  # what the last refresh saw, to skip unchanged updates
+    last_buttons: tuple = ()
+    last_status: str = ""
+    last_runs_key: tuple = ()
+    timer_active: bool = False
+    notice: str = ""  # one-off message shown in the status line (resume summary, cancel)
