@@ -47,14 +47,14 @@ def cmd_train(args) -> int:
         state = load_checkpoint(resume_path)
         config = TrainingConfig.from_dict(state["config"])
         run_dir = Path(args.out) if args.out else resume_path.parent.parent
-        inputs = [args.data_dir] if args.data_dir else read_run_info(resume_path.parent.parent).get("data_inputs")
+        inputs = [str(Path(args.data_dir).absolute())] if args.data_dir else read_run_info(resume_path.parent.parent).get("data_inputs")
         if not inputs:
             raise DatasetError("This run does not record its dataset; pass DATA_DIR along with --resume.")
         print(f"Resuming {resume_path} (epoch {state['epoch']}, step {state['step']}).")
     else:
         if not args.data_dir:
             raise DatasetError("Give the folder of sounds to train on: python -m sda train DATA_DIR")
-        inputs = [args.data_dir]
+        inputs = [str(Path(args.data_dir).absolute())]
     dataset = _decode(inputs, str(inputs[0]))
     if not args.resume:
         config = get_adaptive_config(dataset.file_count, args.preset)

@@ -2,7 +2,7 @@
 
 ``make_variants`` builds pitch/speed-shifted copies of a clip before training
 (resampling is too slow for every step). ``AugmentationPipeline`` applies
-gain and time-shift to a whole batch on the training device in microseconds.
+gain and delay to a whole batch of log-mels on the training device.
 Only training data is augmented; validation sees the files as they are.
 """
 
@@ -30,28 +30,31 @@ def make_variants(audio: np.ndarray, count: int, rng: np.random.Generator, max_s
 
 
 class AugmentationPipeline:
-    """Random gain (up to +-6 dB) and delay (up to 100 ms), scaled by ``strength`` in [0, 1]."""
+    """Random gain (up to +-6 dB) and delay (up to about 100 ms) on a batch of log-mels.
 
-    def __init__(self, strength: float = 0.5, sample_rate: int = 48000) -> None:
+    Works in the normalised log-mel domain the model trains on: a gain is an
+    offset in dB, a delay shifts frames and fills the front with silence (the
+    floor value). Both are exact there and cost microseconds per batch.
+    ``strength`` in [0, 1] scales both.
+    """
+
+    def __init__(self, strength: float = 0.5, db_scale: float = 1.0, floor: float = -100.0,
+                 frames_per_second: float = 48000 / 512) -> None:
         self.strength = float(strength)
-        self.max_gain_db = 6.0 * self.strength
-        self.max_shift = int(0.1 * sample_rate * self.strength)
+        self.max_gain = 6.0 * self.strength / db_scale  # dB -> normalised units
+        self.floor = floor  # normalised value of silence
+        self.max_shift = int(0.1 * frames_per_second * self.strength)
 
-    def __call__(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def __call__(self, mel: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if self.strength <= 0:
-            return batch
-        count = batch.shape[0]
-        gain_db = (torch.rand(count, generator=generator) * 2 - 1) * self.max_gain_db
-        gains = torch.pow(10.0, gain_db / 20).to(batch.device, batch.dtype)
-        batch = batch * gains[:, None]
+            return mel
+        count = mel.shape[0]
+        gains = ((torch.rand(count, generator=generator) * 2 - 1) * self.max_gain).to(mel.device, mel.dtype)
+        mel = (mel + gains[:, None, None]).clamp_min(self.floor)
         if self.max_shift > 0:
             shifts = torch.randint(0, self.max_shift + 1, (count,), generator=generator).tolist()
-            # A delay: the sound starts later, the front is silent.
-            delayed = torch.zeros_like(batch)
             for row, shift in enumerate(shifts):
-                if shift:
-                    delayed[row, shift:] = batch[row, :-shift]
-                else:
-                    delayed[row] = batch[row]
-            batch = delayed
-        return batch.clamp(-1.0, 1.0)
+                if shift:  # the sound starts later; the front is silent
+                    mel[row, :, shift:] = mel[row, :, :-shift].clone()
+                    mel[row, :, :shift] = self.floor
+        return mel

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from sda.audio.mel import mel_filterbank
 
@@ -68,17 +69,26 @@ class AudioSpectrogram:
     # -- normalisation -------------------------------------------------
     def fit_normalization(self, waveforms: torch.Tensor, batch_size: int = 64) -> None:
         """Measure mean/std of dB values over ``waveforms`` (N, samples)."""
-        total, total_sq, count = 0.0, 0.0, 0
-        for start in range(0, waveforms.shape[0], batch_size):
-            db = self.waveform_to_db(waveforms[start : start + batch_size])
-            total += float(db.sum())
-            total_sq += float((db.double() ** 2).sum())
-            count += db.numel()
+        self.fit_normalization_db([self.waveform_to_db(waveforms[i : i + batch_size]) for i in range(0, waveforms.shape[0], batch_size)])
+
+    def fit_normalization_db(self, dbs: list[torch.Tensor]) -> None:
+        """Measure mean/std over log-mels already in dB."""
+        total = sum(float(db.double().sum()) for db in dbs)
+        total_sq = sum(float((db.double() ** 2).sum()) for db in dbs)
+        count = sum(db.numel() for db in dbs)
         if count == 0:
             return
         mean = total / count
-        var = max(total_sq / count - mean * mean, 1e-6)
-        self.mean, self.std = mean, math.sqrt(var)
+        self.mean, self.std = mean, math.sqrt(max(total_sq / count - mean * mean, 1e-6))
+
+    def normalize_(self, db: torch.Tensor) -> torch.Tensor:
+        """dB -> normalised, in place."""
+        return db.sub_(self.mean).div_(self.std)
+
+    @property
+    def silence_value(self) -> float:
+        """The normalised value of the dB floor (what silence looks like to the model)."""
+        return (self.config.db_floor - self.mean) / self.std
 
     def normalization_state(self) -> dict:
         return {"mean": float(self.mean), "std": float(self.std)}
@@ -133,28 +143,60 @@ class AudioSpectrogram:
         db = self.mel_to_db(mel.to(self.device)).clamp(max=40.0)
         mel_power = torch.pow(10.0, db / 10.0)
         power = torch.matmul(self.mel_pinv, mel_power).clamp_min(0.0) / self._power_scale
-        magnitude = power.sqrt()
-        wave = self.griffin_lim(magnitude, num_samples, seed=seed)
+        wave = self.griffin_lim(power.sqrt(), num_samples, seed=seed)
         return wave[0] if squeeze else wave
 
     def griffin_lim(self, magnitude: torch.Tensor, num_samples: int, seed: int = 0) -> torch.Tensor:
-        """Fast Griffin-Lim: phase from magnitude, with momentum (Perraudin et al. 2013)."""
+        """Fast Griffin-Lim: phase from magnitude, with momentum (Perraudin et al. 2013).
+
+        Runs on real tensors in a frames-first layout with a hand-written
+        overlap-add: complex division and torch.istft's generic overlap-add
+        cost several times more than the FFTs themselves on CPU.
+        """
         c = self.config
+        mag = magnitude.transpose(1, 2).contiguous()[..., None]  # (B, frames, bins, 1)
         generator = torch.Generator(device="cpu").manual_seed(seed)
-        phase = torch.rand(magnitude.shape, generator=generator).to(self.device) * (2 * math.pi)
-        estimate = torch.polar(torch.ones_like(magnitude), phase)
-        previous = torch.zeros_like(estimate)
+        phase = torch.rand(mag.shape[:-1], generator=generator).to(self.device) * (2 * math.pi)
+        unit = torch.stack([phase.cos(), phase.sin()], dim=-1)  # unit phasors as (re, im)
+        previous = torch.zeros_like(unit)
         momentum = c.griffin_lim_momentum
         for _ in range(max(1, c.griffin_lim_iters)):
-            wave = self._istft(magnitude * estimate, num_samples)
-            projected = self._stft(wave)
-            accelerated = projected + momentum * (projected - previous)
+            projected = torch.view_as_real(self._frames_stft(self._frames_istft(mag * unit, num_samples)))
+            accelerated = torch.lerp(projected, previous, -momentum)  # projected + m * (projected - previous)
             previous = projected
-            estimate = accelerated / accelerated.abs().clamp_min(1e-8)
-        return self._istft(magnitude * estimate, num_samples)
+            unit = accelerated / torch.linalg.vector_norm(accelerated, dim=-1, keepdim=True).clamp_min(1e-8)
+        return self._frames_istft(mag * unit, num_samples)
 
-    def _istft(self, spec: torch.Tensor, num_samples: int) -> torch.Tensor:
+    def _frames_stft(self, wave: torch.Tensor) -> torch.Tensor:
+        """(B, samples) -> complex (B, frames, bins), same frames as torch.stft(center=True)."""
         c = self.config
-        return torch.istft(
-            spec, c.n_fft, c.hop_length, window=self.window, center=True, length=num_samples
-        )
+        padded = F.pad(wave[:, None], (c.n_fft // 2, c.n_fft // 2), mode="reflect")[:, 0]
+        return torch.fft.rfft(padded.unfold(-1, c.n_fft, c.hop_length) * self.window, dim=-1)
+
+    def _frames_istft(self, spec_ri: torch.Tensor, num_samples: int) -> torch.Tensor:
+        """(B, frames, bins, 2) real/imag -> (B, num_samples), windowed overlap-add."""
+        c = self.config
+        frames = torch.fft.irfft(torch.view_as_complex(spec_ri.contiguous()), n=c.n_fft, dim=-1) * self.window
+        batch, count, _ = frames.shape
+        if c.n_fft % c.hop_length:
+            raise ValueError("n_fft must be a multiple of hop_length")
+        overlap = c.n_fft // c.hop_length
+        out = frames.new_zeros(batch, count + overlap - 1, c.hop_length)
+        for k in range(overlap):  # each frame spans ``overlap`` hops
+            out[:, k : k + count] += frames[:, :, k * c.hop_length : (k + 1) * c.hop_length]
+        start = c.n_fft // 2
+        wave = out.reshape(batch, -1)[:, start : start + num_samples]
+        envelope = self._envelope(count, overlap)[start : start + num_samples]
+        wave = wave / envelope
+        if wave.shape[-1] < num_samples:  # frames describe less than asked: pad with silence
+            wave = F.pad(wave, (0, num_samples - wave.shape[-1]))
+        return wave
+
+    def _envelope(self, count: int, overlap: int) -> torch.Tensor:
+        """Sum of squared windows under the overlap-add, floored so edges stay finite."""
+        c = self.config
+        square = (self.window**2).reshape(overlap, c.hop_length)
+        env = square.new_zeros(count + overlap - 1, c.hop_length)
+        for k in range(overlap):
+            env[k : k + count] += square[k]
+        return env.reshape(-1).clamp_min(1e-3)

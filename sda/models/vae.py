@@ -3,11 +3,11 @@
 Mel bands are channels and convolutions run over time (1-D). At equal
 capacity this is several times cheaper than 2-D convolutions over the mel
 image, and it maps well onto matrix hardware (bf16 on CPUs with AMX, tensor
-cores on GPUs). Most parameters sit at the coarsest time resolution, where
-they cost the least.
+cores on GPUs). All layers run at a quarter of the frame rate, where
+parameters cost the least.
 
 The latent is a sequence: ``latent_dim`` channels per latent frame, one frame
-per ``time_stride`` spectrogram frames (4 by default, about 43 ms at 48 kHz).
+per ``time_stride`` spectrogram frames (4, about 43 ms at 48 kHz).
 A sequence latent reconstructs unseen sounds far better than one vector per
 chunk, and still samples from a N(0, I) prior.
 """
@@ -38,56 +38,58 @@ class ResBlock(nn.Module):
         return x + h
 
 
-def _widths(hidden_channels: int) -> tuple[int, int, int]:
-    """Channel widths at full, half and quarter time resolution."""
-    round8 = lambda v: max(8, int(round(v / 8)) * 8)  # noqa: E731
-    return round8(hidden_channels / 3), round8(hidden_channels * 2 / 3), round8(hidden_channels)
+def _patchify(mel: torch.Tensor, patch: int) -> torch.Tensor:
+    """(B, n_mels, T) -> (B, n_mels * patch, T / patch): each step holds ``patch`` frames."""
+    b, c, t = mel.shape
+    return mel.reshape(b, c, t // patch, patch).transpose(2, 3).reshape(b, c * patch, t // patch)
+
+
+def _unpatchify(x: torch.Tensor, patch: int) -> torch.Tensor:
+    b, cp, t = x.shape
+    return x.reshape(b, cp // patch, patch, t).transpose(2, 3).reshape(b, cp // patch, t * patch)
 
 
 class ConvEncoder(nn.Module):
-    """(B, n_mels, T) -> mu, logvar, each (B, latent_dim, T / 4)."""
+    """(B, n_mels, T) -> mu, logvar, each (B, latent_dim, T / patch).
 
-    def __init__(self, n_mels: int = 128, latent_dim: int = 64, hidden_channels: int = 384, dropout: float = 0.1) -> None:
+    Frames are first grouped ``patch`` at a time (a lossless reshape), so every
+    convolution runs at the coarse rate: the same parameters cost ``patch``
+    times fewer operations than at the frame rate.
+    """
+
+    def __init__(self, n_mels: int = 128, latent_dim: int = 64, hidden_channels: int = 384,
+                 dropout: float = 0.1, patch: int = 4, blocks: int = 2) -> None:
         super().__init__()
-        c1, c2, c3 = _widths(hidden_channels)
+        self.patch = patch
         self.net = nn.Sequential(
-            nn.Conv1d(n_mels, c1, 3, padding=1),
-            ResBlock(c1, dropout),
-            nn.Conv1d(c1, c2, 4, stride=2, padding=1),
-            ResBlock(c2, dropout),
-            nn.Conv1d(c2, c3, 4, stride=2, padding=1),
-            ResBlock(c3, dropout),
+            nn.Conv1d(n_mels * patch, hidden_channels, 3, padding=1),
+            *[ResBlock(hidden_channels, dropout) for _ in range(blocks)],
             nn.SiLU(),
         )
-        self.to_stats = nn.Conv1d(c3, 2 * latent_dim, 3, padding=1)
+        self.to_stats = nn.Conv1d(hidden_channels, 2 * latent_dim, 3, padding=1)
 
     def forward(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        stats = self.to_stats(self.net(mel))
+        stats = self.to_stats(self.net(_patchify(mel, self.patch)))
         mu, logvar = stats.chunk(2, dim=1)
         return mu, logvar.clamp(-30.0, 20.0)
 
 
 class ConvDecoder(nn.Module):
-    """(B, latent_dim, T / 4) -> (B, n_mels, T). The output is unbounded."""
+    """(B, latent_dim, T / patch) -> (B, n_mels, T). The output is unbounded."""
 
-    def __init__(self, n_mels: int = 128, latent_dim: int = 64, hidden_channels: int = 384, dropout: float = 0.1) -> None:
+    def __init__(self, n_mels: int = 128, latent_dim: int = 64, hidden_channels: int = 384,
+                 dropout: float = 0.1, patch: int = 4, blocks: int = 2) -> None:
         super().__init__()
-        c1, c2, c3 = _widths(hidden_channels)
+        self.patch = patch
         self.net = nn.Sequential(
-            nn.Conv1d(latent_dim, c3, 3, padding=1),
-            ResBlock(c3, dropout),
+            nn.Conv1d(latent_dim, hidden_channels, 3, padding=1),
+            *[ResBlock(hidden_channels, dropout) for _ in range(blocks)],
             nn.SiLU(),
-            nn.ConvTranspose1d(c3, c2, 4, stride=2, padding=1),
-            ResBlock(c2, dropout),
-            nn.SiLU(),
-            nn.ConvTranspose1d(c2, c1, 4, stride=2, padding=1),
-            ResBlock(c1, dropout),
-            nn.SiLU(),
-            nn.Conv1d(c1, n_mels, 3, padding=1),
+            nn.Conv1d(hidden_channels, n_mels * patch, 3, padding=1),
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
+        return _unpatchify(self.net(z), self.patch)
 
 
 class ConvVAE(nn.Module):
@@ -106,13 +108,13 @@ class ConvVAE(nn.Module):
         self.latent_dim = latent_dim
         self.n_mels = n_mels
         self.hidden_channels = hidden_channels
-        self.encoder = ConvEncoder(n_mels, latent_dim, hidden_channels, dropout)
-        self.decoder = ConvDecoder(n_mels, latent_dim, hidden_channels, dropout)
+        self.encoder = ConvEncoder(n_mels, latent_dim, hidden_channels, dropout, self.time_stride)
+        self.decoder = ConvDecoder(n_mels, latent_dim, hidden_channels, dropout, self.time_stride)
 
     def architecture(self) -> dict:
         """What a checkpoint must match to load into this model."""
         return {
-            "type": "ConvVAE1d",
+            "type": "ConvVAE1d-patch4",
             "latent_dim": self.latent_dim,
             "n_mels": self.n_mels,
             "hidden_channels": self.hidden_channels,

@@ -39,7 +39,7 @@ class RegularizationConfig:
 class TrainingConfig:
     # Model
     latent_dim: int = 64  # latent channels per latent frame
-    hidden_channels: int = 512
+    hidden_channels: int = 384
     # Optimisation
     batch_size: int = 32
     max_epochs: int = 200

@@ -1,10 +1,13 @@
-"""In-memory chunked datasets with a file-level train/validation split.
+"""In-memory datasets of log-mel chunks, with a file-level train/validation split.
 
-Audio is decoded once (``sda.audio.validation.decode_dataset``) and kept in
-memory; a chunk is a (clip, offset) pair, so no training step ever touches a
-file. Files shorter than a chunk are padded with silence
-after the sound; longer files are cut into consecutive chunks, the last one
-aligned to the file's end.
+Audio is decoded once (``sda.audio.validation.decode_dataset``); each clip's
+log-mel spectrogram is then computed once, batched, on the training device,
+and kept there. A chunk is a window of frames (1 s = 94 frames at 48 kHz)
+into one clip's spectrogram, so no training step touches a file or runs an
+STFT: the step is the model and nothing else. Clips shorter than a chunk are
+padded with silence after the sound; longer ones give consecutive chunks, the
+last aligned to the clip's end. With augmentation, training chunks start at
+a random frame of their clip each epoch.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import torch
 from torch.utils.data import Dataset
 
 from sda.audio.augmentation import AugmentationPipeline, make_variants
+from sda.audio.spectrogram import AudioSpectrogram
 from sda.audio.validation import DecodedDataset, FileIssue, decode_dataset
 from sda.training.config import TrainingConfig
 
@@ -25,37 +29,32 @@ ProgressCallback = Callable[[str, float, str], None]  # (phase, fraction, messag
 
 
 class AudioTrainingDataset(Dataset):
-    """Fixed-length chunks cut from clips held in memory.
+    """Fixed-length windows of frames over per-clip log-mel spectrograms."""
 
-    The clips' arrays are shared, not copied (only clips shorter than a chunk
-    get a padded copy), so the dataset adds almost nothing to memory.
-    """
-
-    def __init__(self, clips: list[np.ndarray], chunk_samples: int) -> None:
-        self.chunk_samples = chunk_samples
-        self.clips: list[torch.Tensor] = []
-        index: list[tuple[int, int]] = []
-        for audio in clips:
-            if len(audio) < chunk_samples:
-                audio = np.pad(audio, (0, chunk_samples - len(audio)))
-            clip_number = len(self.clips)
-            self.clips.append(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)))
-            index.extend((clip_number, offset) for offset in _chunk_offsets(len(audio), chunk_samples))
-        self.index = index
+    def __init__(self, mels: list[torch.Tensor], chunk_frames: int) -> None:
+        self.chunk_frames = chunk_frames
+        self.mels = mels
+        self.index: list[tuple[int, int]] = [
+            (clip, offset) for clip, mel in enumerate(mels) for offset in _chunk_offsets(mel.shape[-1], chunk_frames)
+        ]
 
     def __len__(self) -> int:
         return len(self.index)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        clip_number, start = self.index[index]
-        return self.clips[clip_number][start : start + self.chunk_samples]
+        clip, start = self.index[index]
+        return self.mels[clip][:, start : start + self.chunk_frames]
 
-    def batch(self, indices: torch.Tensor) -> torch.Tensor:
-        """Stack the chunks at ``indices`` into (len(indices), chunk_samples)."""
-        return torch.stack([self[int(i)] for i in indices])
-
-    def all_chunks(self) -> torch.Tensor:
-        return self.batch(torch.arange(len(self)))
+    def batch(self, indices: torch.Tensor, jitter: torch.Generator | None = None) -> torch.Tensor:
+        """(len(indices), n_mels, chunk_frames); with ``jitter``, random start frames."""
+        windows = []
+        for i in indices.tolist():
+            clip, start = self.index[i]
+            mel = self.mels[clip]
+            if jitter is not None and mel.shape[-1] > self.chunk_frames:
+                start = int(torch.randint(0, mel.shape[-1] - self.chunk_frames + 1, (1,), generator=jitter))
+            windows.append(mel[:, start : start + self.chunk_frames])
+        return torch.stack(windows)
 
 
 def _chunk_offsets(length: int, chunk: int) -> list[int]:
@@ -91,11 +90,12 @@ class ChunkLoader:
         generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
         order = torch.randperm(len(self.dataset), generator=generator) if self.shuffle else torch.arange(len(self.dataset))
         for index in range(first_batch, len(self)):
-            batch = self.dataset.batch(order[index * self.batch_size : (index + 1) * self.batch_size])
-            if self.augmentation is not None:
-                aug_gen = torch.Generator().manual_seed(self.seed * 7_919 + self.epoch * 100_003 + index)
-                batch = self.augmentation(batch, aug_gen)
-            yield batch
+            picks = order[index * self.batch_size : (index + 1) * self.batch_size]
+            if self.augmentation is None:
+                yield self.dataset.batch(picks)
+                continue
+            batch_gen = torch.Generator().manual_seed(self.seed * 7_919 + self.epoch * 100_003 + index)
+            yield self.augmentation(self.dataset.batch(picks, jitter=batch_gen), batch_gen)
 
 
 def split_files(paths: list[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
@@ -113,6 +113,19 @@ def split_files(paths: list[str], val_fraction: float, seed: int) -> tuple[list[
     return train, val
 
 
+def compute_mels(clips: list[np.ndarray], spectrogram: AudioSpectrogram, chunk_samples: int,
+                 progress: ProgressCallback | None = None) -> list[torch.Tensor]:
+    """Log-mel (dB, not yet normalised) of each clip, padded to at least one chunk."""
+    mels = []
+    for number, audio in enumerate(clips, start=1):
+        if len(audio) < chunk_samples:
+            audio = np.pad(audio, (0, chunk_samples - len(audio)))
+        mels.append(spectrogram.waveform_to_db(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))))
+        if progress and (number % 16 == 0 or number == len(clips)):
+            progress("spectrograms", number / len(clips), f"Computing spectrograms {number}/{len(clips)}")
+    return mels
+
+
 @dataclass
 class PreparedData:
     """Everything training needs from the dataset, plus what to tell the user."""
@@ -122,6 +135,7 @@ class PreparedData:
     decoded: DecodedDataset
     train_files: list[str]
     val_files: list[str]
+    preview_audio: torch.Tensor  # a couple of validation chunks as audio, for reconstruction previews
     issues: list[FileIssue] = field(default_factory=list)
 
     def manifest(self) -> dict:
@@ -139,9 +153,16 @@ class PreparedData:
         }
 
 
-def prepare_data(file_paths, config: TrainingConfig, progress: ProgressCallback | None = None,
-                 decoded: DecodedDataset | None = None) -> PreparedData:
-    """Decode (once), split by file, expand training files, and build both loaders."""
+def prepare_data(file_paths, config: TrainingConfig, spectrogram: AudioSpectrogram,
+                 progress: ProgressCallback | None = None, decoded: DecodedDataset | None = None,
+                 normalization: dict | None = None, release_audio: bool = True) -> PreparedData:
+    """Decode (once), split by file, expand training files, compute log-mels, build both loaders.
+
+    ``normalization`` (from a checkpoint) is reused as is; otherwise it is
+    measured on the training spectrograms. With ``release_audio`` the decoded
+    clips' audio is dropped once their spectrograms exist (the manifest and
+    summary stay); decode again to listen to them.
+    """
     if decoded is None:
         def on_file(done: int, total: int, name: str) -> None:
             if progress:
@@ -149,7 +170,8 @@ def prepare_data(file_paths, config: TrainingConfig, progress: ProgressCallback 
         decoded = decode_dataset(file_paths, progress=on_file)
     by_path = {str(clip.path): clip.audio for clip in decoded.clips}
     train_files, val_files = split_files(list(by_path), config.val_fraction, config.seed)
-    chunk_samples = int(round(config.chunk_seconds * 48000))
+    chunk_samples = int(round(config.chunk_seconds * spectrogram.config.sample_rate))
+    chunk_frames = spectrogram.config.frames_for(chunk_samples)
 
     train_clips = [by_path[p] for p in train_files]
     expansion = config.regularization.augmentation_expansion
@@ -158,22 +180,47 @@ def prepare_data(file_paths, config: TrainingConfig, progress: ProgressCallback 
         extra = []
         for number, audio in enumerate(list(train_clips), start=1):
             extra.extend(make_variants(audio, expansion, rng))
-            if progress:
+            if progress and (number % 16 == 0 or number == len(train_clips)):
                 progress("augmenting", number / len(train_clips), f"Making augmented copies {number}/{len(train_clips)}")
         train_clips += extra
+    val_clips = [by_path[p] for p in val_files]
+
+    train_mels = compute_mels(train_clips, spectrogram, chunk_samples, progress)
+    val_mels = compute_mels(val_clips, spectrogram, chunk_samples)
+    preview_clips = val_clips if val_clips else train_clips
+    preview_audio = torch.stack([
+        torch.from_numpy(np.pad(a, (0, max(0, chunk_samples - len(a))))[:chunk_samples].astype(np.float32))
+        for a in preview_clips[:2]
+    ]) if preview_clips else torch.zeros(0, chunk_samples)
+    # Training needs only the spectrograms from here on: let the audio go
+    # (it is most of the memory of a large dataset).
+    del train_clips, val_clips, preview_clips, by_path
+    if release_audio:
+        for clip in decoded.clips:
+            clip.audio = np.zeros(0, dtype=np.float32)
+    if normalization is None:
+        spectrogram.fit_normalization_db(train_mels)
+    else:
+        spectrogram.load_normalization_state(normalization)
+    for mel in train_mels + val_mels:
+        spectrogram.normalize_(mel)
 
     strength = config.regularization.augmentation_strength
-    train_set = AudioTrainingDataset(train_clips, chunk_samples)
-    val_set = AudioTrainingDataset([by_path[p] for p in val_files], chunk_samples)
-    train_loader = ChunkLoader(train_set, config.batch_size, shuffle=True, seed=config.seed,
-                               augmentation=AugmentationPipeline(strength) if strength > 0 else None)
+    augmentation = None
+    if strength > 0:
+        augmentation = AugmentationPipeline(strength, db_scale=spectrogram.std, floor=spectrogram.silence_value,
+                                            frames_per_second=spectrogram.config.sample_rate / spectrogram.config.hop_length)
+    train_set = AudioTrainingDataset(train_mels, chunk_frames)
+    val_set = AudioTrainingDataset(val_mels, chunk_frames)
+    train_loader = ChunkLoader(train_set, config.batch_size, shuffle=True, seed=config.seed, augmentation=augmentation)
     val_loader = ChunkLoader(val_set, config.batch_size, shuffle=False, seed=config.seed)
-    return PreparedData(train_loader, val_loader, decoded, train_files, val_files, list(decoded.issues))
+    return PreparedData(train_loader, val_loader, decoded, train_files, val_files, preview_audio, list(decoded.issues))
 
 
-def create_data_loaders(file_paths: list[Path], config: TrainingConfig, augmentation_pipeline=None) -> tuple[ChunkLoader, ChunkLoader]:
-    """(train_loader, val_loader) for ``file_paths`` (the plan's entry point)."""
-    data = prepare_data(file_paths, config)
+def create_data_loaders(file_paths: list[Path], config: TrainingConfig, augmentation_pipeline=None,
+                        spectrogram: AudioSpectrogram | None = None) -> tuple[ChunkLoader, ChunkLoader]:
+    """(train_loader, val_loader) for ``file_paths`` (the plan's entry point); batches are log-mels."""
+    data = prepare_data(file_paths, config, spectrogram or AudioSpectrogram())
     if augmentation_pipeline is not None:
         data.train_loader.augmentation = augmentation_pipeline
     return data.train_loader, data.val_loader

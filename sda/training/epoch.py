@@ -86,6 +86,9 @@ def train_epoch(
 ) -> dict:
     """Train over ``train_loader`` from ``progress.batches_done`` on.
 
+    The loader yields normalised log-mels, computed once by ``spectrogram``
+    before training (see ``sda.training.dataset``).
+
     Stops early (returning ``interrupted=True``) when ``cancel_event`` is set
     or ``context.should_pause()`` says so; the caller saves and may call
     again with the same ``progress`` to continue.
@@ -101,7 +104,7 @@ def train_epoch(
         started = time.perf_counter()
         # Seed per step: dropout and latent noise repeat exactly after a resume.
         torch.manual_seed(ctx.seed * 1_000_003 + ctx.step)
-        mel = spectrogram.waveform_to_mel(batch.to(device, non_blocking=True))
+        mel = batch.to(device, non_blocking=True)
         with autocast(device, dtype):
             recon, mu, logvar = model(mel)
         total, recon_loss, kl_loss = vae_loss(recon, mel, mu, logvar, kl_weight, free_bits=free_bits)
@@ -156,7 +159,7 @@ def validate_epoch(
     sums = {"val_loss": 0.0, "val_recon_loss": 0.0, "val_kl_loss": 0.0, "kl_divergence": 0.0}
     count = 0
     for batch in val_loader:
-        mel = spectrogram.waveform_to_mel(batch.to(device))
+        mel = batch.to(device)
         with autocast(device, dtype):
             recon, mu, logvar = model(mel)
         total, recon_loss, kl_loss = vae_loss(recon, mel, mu, logvar, kl_weight, free_bits=free_bits)

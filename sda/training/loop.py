@@ -79,7 +79,7 @@ class TrainingSession:
         self.callback = callback
         self.cancel_event = cancel_event or threading.Event()
         self.save_event = save_event or threading.Event()
-        self.file_paths = file_paths
+        self.file_paths = [Path(p).absolute() for p in _as_list(file_paths)]
         self.decoded = decoded
         self.resume_state: dict | None = None
         self.resume_path: Path | None = None
@@ -127,29 +127,26 @@ class TrainingSession:
         if self.resume_state is not None:
             self.emit(StatusEvent("resuming", f"Resuming from {self.resume_path.name} (epoch {self.resume_state['epoch']})."))
 
-        self.data = prepare_data(self.file_paths, config, progress=self._progress, decoded=self.decoded)
-        source = self.file_paths if isinstance(self.file_paths, (str, Path)) else "the dataset"
+        self.spectrogram = AudioSpectrogram(self.spec_config, self.device)
+        normalization = self.resume_state["normalization"] if self.resume_state is not None else None
+        self.data = prepare_data(self.file_paths, config, self.spectrogram, progress=self._progress,
+                                 decoded=self.decoded, normalization=normalization)
+        source = self.file_paths[0] if len(self.file_paths) == 1 else "the dataset"
         require_usable(self.data.decoded, str(source))
         for issue in self.data.issues:
             self.emit(WarningEvent(0, "file_skipped", f"Skipped {Path(issue.path).name}: {issue.reason}"))
         if len(self.data.train_loader.dataset) == 0:
             raise DatasetError("No training audio is left after the validation split. Add more files.")
-        rundir.update_run_info(out, dataset=self.data.manifest(), data_inputs=[str(p) for p in _as_list(self.file_paths)])
+        rundir.update_run_info(out, dataset=self.data.manifest(), data_inputs=[str(p) for p in self.file_paths])
 
-        self.spectrogram = AudioSpectrogram(self.spec_config, self.device)
         self.model = ConvVAE(config.latent_dim, config.regularization.dropout, self.spec_config.n_mels, config.hidden_channels).to(self.device)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate, weight_decay=config.regularization.weight_decay)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate, weight_decay=config.regularization.weight_decay,
+                                           fused=self.device.type in ("cpu", "cuda"))
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=config.max_epochs, eta_min=config.learning_rate * 0.05)
         self.start_epoch, self.step, self.elapsed_before = 0, 0, 0.0
         self.partial = EpochProgress()
         state = self.resume_state
-        if state is None:
-            train_set = self.data.train_loader.dataset
-            # A spread of chunks is enough to measure the level statistics.
-            picks = torch.linspace(0, len(train_set) - 1, min(len(train_set), 256)).long().unique()
-            self.spectrogram.fit_normalization(train_set.batch(picks).to(self.device))
-        else:
-            self.spectrogram.load_normalization_state(state["normalization"])
+        if state is not None:
             self.model.load_state_dict(state["model_state"])
             self.optimizer.load_state_dict(state["optimizer_state"])
             self.scheduler.load_state_dict(state["scheduler_state"])
@@ -159,9 +156,7 @@ class TrainingSession:
             self.start_epoch, self.step = int(state["epoch"]), int(state["step"])
             self.elapsed_before = float(state.get("elapsed_seconds", 0.0))
             self.partial = EpochProgress.from_state(state.get("epoch_progress"))
-        val_set = self.data.val_loader.dataset
-        source_set = val_set if len(val_set) else self.data.train_loader.dataset
-        self.recon_examples = source_set.batch(torch.arange(min(2, len(source_set))))
+        self.recon_examples = self.data.preview_audio
 
     # -- checkpoints -------------------------------------------------------
     def _save(self, epochs_done: int, reason: str, val_loss: float | None, train_loss: float | None) -> Path:

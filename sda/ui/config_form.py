@@ -78,13 +78,13 @@ def apply_values(config: TrainingConfig, values: dict[str, Any]) -> TrainingConf
     return config
 
 
-def build_config(file_count: int, preset: str, values: dict[str, Any], tiny: bool = False) -> TrainingConfig:
+def build_config(file_count: int, preset: str, values: dict[str, Any] | None = None, tiny: bool = False) -> TrainingConfig:
     """The config for a new run; raises ConfigError naming the first bad setting."""
     config = get_adaptive_config(max(file_count, 1), (preset or "Auto").lower())
     if tiny:
         for dotted, value in TINY_OVERRIDES.items():
             set_attribute(config, dotted, value)
-    apply_values(config, values)
+    apply_values(config, values or {})
     config.validate()
     return config
 

@@ -83,6 +83,9 @@ class RunView:
             self.complete = None  # training (again): a resume after an end
         if isinstance(event, StepMetrics):
             self.last_step = event
+            if self.step_points and event.step <= self.step_points[-1][0]:
+                # A resume from an earlier checkpoint replays steps: drop the replaced ones.
+                self.step_points = [p for p in self.step_points if p[0] < event.step]
             if not event.skipped:
                 self.step_points.append((event.step, event.train_loss))
                 if len(self.step_points) > MAX_STEP_POINTS:
@@ -90,6 +93,7 @@ class RunView:
                     self.step_points = self.step_points[:half:2] + self.step_points[half:]
                 changes.steps = True
         elif isinstance(event, EpochMetrics):
+            self.epochs = [m for m in self.epochs if m.epoch < event.epoch]  # replayed epochs replace old ones
             self.epochs.append(event)
             changes.epochs = True
         elif isinstance(event, PreviewEvent):
@@ -109,10 +113,10 @@ class RunView:
     def loss_frame(self) -> pd.DataFrame:
         rows = [(m.epoch, m.train_loss, "train") for m in self.epochs]
         rows += [(m.epoch, m.val_loss, "validation") for m in self.epochs]
-        return pd.DataFrame(rows, columns=["epoch", "loss", "series"])
+        return _frame(rows, "epoch", "loss", "series")
 
     def step_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.step_points, columns=["step", "train loss"])
+        return _frame(self.step_points, "step", "train loss")
 
     def parts_frame(self) -> pd.DataFrame:
         rows = []
@@ -120,13 +124,13 @@ class RunView:
             rows += [(m.epoch, m.val_recon_loss, "reconstruction (validation)"), (m.epoch, m.val_kl_loss, "KL (validation)")]
             if m.train_recon_loss or m.train_kl_loss:
                 rows += [(m.epoch, m.train_recon_loss, "reconstruction (train)"), (m.epoch, m.train_kl_loss, "KL (train)")]
-        return pd.DataFrame(rows, columns=["epoch", "loss", "series"])
+        return _frame(rows, "epoch", "loss", "series")
 
     def kl_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([(m.epoch, m.kl_divergence) for m in self.epochs], columns=["epoch", "KL divergence"])
+        return _frame([(m.epoch, m.kl_divergence) for m in self.epochs], "epoch", "KL divergence")
 
     def lr_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([(m.epoch, m.learning_rate) for m in self.epochs], columns=["epoch", "learning rate"])
+        return _frame([(m.epoch, m.learning_rate) for m in self.epochs], "epoch", "learning rate")
 
     # ------------------------------------------------------------------ text
     def progress_markdown(self) -> str:
@@ -153,7 +157,7 @@ class RunView:
         return " · ".join(parts)
 
     def warnings_markdown(self) -> str:
-        """The latest warning of each kind, newest first (empty when there are none)."""
+        """The latest warning of each kind, newest first."""
         latest: dict[str, tuple[WarningEvent, int]] = {}
         for warning in self.warnings:
             count = latest.get(warning.kind, (None, 0))[1]
@@ -163,7 +167,14 @@ class RunView:
             title = WARNING_TITLES.get(warning.kind, warning.kind.replace("_", " ").capitalize())
             times = f" ({count} times)" if count > 1 else ""
             lines.append(f"⚠️ **{title}** at epoch {warning.epoch}{times}: {warning.message}")
-        return "\n\n".join(lines)
+        return "\n\n".join(lines) or "No warnings so far."
+
+
+def _frame(rows: list[tuple], x: str, y: str, series: str | None = None) -> pd.DataFrame:
+    """A plot table with numeric x and y even when empty (an empty table would be typed as text)."""
+    columns = [x, y] + ([series] if series else [])
+    types = {x: "int64", y: "float64", **({series: "string"} if series else {})}
+    return pd.DataFrame(rows, columns=columns).astype(types)
 
 
 def format_duration(seconds: float) -> str:

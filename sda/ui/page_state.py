@@ -6,6 +6,7 @@ load, and is checked; after that, handlers only trust this server-side copy.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from sda.ui.dashboard import RunView
@@ -36,4 +37,7 @@ class PageState:
     last_status: str = ""
     last_runs_key: tuple = ()
     timer_active: bool = False
+    step_plot_sent_at: float = 0.0
     notice: str = ""  # one-off message shown in the status line (resume summary, cancel)
+    # One handler at a time per page: a refresh must not read the run while Start replaces it.
+    lock: threading.RLock = field(default_factory=threading.RLock, compare=False, repr=False)

@@ -14,6 +14,7 @@ limits from ``AppSettings`` are applied before a byte is written.
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import shutil
@@ -132,7 +133,7 @@ class Workspace:
     def use_demo(self, demo_dir: Path) -> IngestReport:
         """Make the bundled demo sounds the dataset (replacing the current one)."""
         self.clear_dataset()
-        files = sorted(p for p in Path(demo_dir).iterdir() if p.is_file() and not p.name.startswith("."))
+        files = sorted(p for p in Path(demo_dir).iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith("."))
         return self.add_uploads(files)
 
     def _used_by_a_run(self, dataset: Path) -> bool:
@@ -305,3 +306,22 @@ def cleanup_workspaces(settings: AppSettings, is_busy: Callable[[str], bool], no
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
     return removed
+
+
+def browser_secret(settings: AppSettings) -> str:
+    """The key the browser's copy of the workspace id is stored under; stable across restarts.
+
+    A new key at each start would make every browser forget its workspace
+    when the server restarts. SDA_BROWSER_SECRET wins if set.
+    """
+    if os.environ.get("SDA_BROWSER_SECRET"):
+        return os.environ["SDA_BROWSER_SECRET"]
+    path = settings.data_root / ".sda-browser-secret"
+    try:
+        return path.read_text("utf-8").strip()
+    except OSError:
+        settings.data_root.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_hex(16)
+        path.write_text(secret, "utf-8")
+        path.chmod(0o600)
+        return secret

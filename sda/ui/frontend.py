@@ -1,0 +1,124 @@
+"""The little JavaScript and CSS the page needs beyond Gradio's components.
+
+Two things Gradio does not do by itself:
+- dropping a whole folder onto the upload area (the browser gives a folder
+  entry, which must be walked to find its files), and
+- a preview list that only ever grows: new previews are appended to the
+  list in the browser, so a player that is playing is never re-created.
+"""
+
+from __future__ import annotations
+
+from sda.audio.io import AUDIO_EXTENSIONS
+
+_ACCEPTED = sorted(AUDIO_EXTENSIONS | {".zip"})
+
+HEAD = """
+<script>
+(() => {
+  const ACCEPTED = %(accepted)s;
+  const accepted = (name) => !name.startsWith(".") && ACCEPTED.some((ext) => name.toLowerCase().endsWith(ext));
+
+  // --- Folder drop: walk dropped folders and hand their files to Gradio's file input.
+  async function entryFiles(entry, out) {
+    if (entry.isFile) {
+      if (accepted(entry.name)) out.push(await new Promise((ok, fail) => entry.file(ok, fail)));
+    } else if (entry.isDirectory && !entry.name.startsWith(".") && entry.name !== "__MACOSX") {
+      const reader = entry.createReader();
+      for (;;) {
+        const batch = await new Promise((ok, fail) => reader.readEntries(ok, fail));
+        if (!batch.length) break;
+        for (const child of batch) await entryFiles(child, out);
+      }
+    }
+  }
+  document.addEventListener("drop", (event) => {
+    const zone = event.target && event.target.closest && event.target.closest("#dataset-upload");
+    if (!zone || !event.dataTransfer) return;
+    const entries = [...(event.dataTransfer.items || [])]
+      .map((item) => item.webkitGetAsEntry && item.webkitGetAsEntry())
+      .filter(Boolean);
+    if (!entries.some((entry) => entry.isDirectory)) return; // plain files: Gradio's own drop works
+    event.preventDefault();
+    event.stopPropagation();
+    (async () => {
+      const files = [];
+      for (const entry of entries) await entryFiles(entry, files);
+      const input = zone.querySelector("input[type=file]");
+      if (!input || !files.length) return;
+      const transfer = new DataTransfer();
+      files.forEach((file) => transfer.items.add(file));
+      input.files = transfer.files;
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    })();
+  }, true);
+
+  // --- Previews: newest first, appended once, never auto-playing.
+  const LABEL = /^(preview|recon)_epoch(\\d+)_(\\d+)/;
+  function describe(name) {
+    const match = LABEL.exec(name || "");
+    if (!match) return name || "preview";
+    const kind = match[1] === "recon" ? "reconstruction of one of your sounds" : "new sound";
+    return "Epoch " + Number(match[2]) + " · " + kind + " " + (Number(match[3]) + 1);
+  }
+  function list(marker) {
+    const box = document.querySelector("#previews .sda-preview-list");
+    if (box && marker !== undefined && box.dataset.marker !== marker) {
+      box.dataset.marker = marker;
+      box.querySelectorAll(".sda-preview").forEach((node) => node.remove());
+    }
+    return box;
+  }
+  window.sdaPreviews = {
+    reset(marker) { list(marker); },
+    add(files, marker) {
+      const box = list(marker);
+      if (!box || !files) return;
+      for (const file of [].concat(files)) {
+        if (!file || !file.url || box.querySelector('[data-url="' + CSS.escape(file.url) + '"]')) continue;
+        const item = document.createElement("div");
+        item.className = "sda-preview";
+        item.dataset.url = file.url;
+        const label = document.createElement("div");
+        label.className = "sda-preview-label";
+        label.textContent = describe(file.orig_name);
+        const audio = document.createElement("audio");
+        audio.controls = true;
+        audio.preload = "metadata";
+        audio.autoplay = false;
+        audio.src = file.url;
+        const link = document.createElement("a");
+        link.href = file.url;
+        link.download = file.orig_name || "preview.wav";
+        link.textContent = "Download";
+        item.append(label, audio, link);
+        box.prepend(item);
+      }
+      const empty = box.querySelector(".sda-preview-empty");
+      if (empty) empty.style.display = box.querySelector(".sda-preview") ? "none" : "";
+    },
+  };
+})();
+</script>
+""" % {"accepted": repr(_ACCEPTED).replace("'", '"')}
+
+PREVIEWS_HTML = (
+    '<div class="sda-preview-list" data-marker="">'
+    '<p class="sda-preview-empty">Previews appear here while the model trains, newest first.</p>'
+    "</div>"
+)
+
+# Called by Gradio with the values of [preview_feed, preview_marker].
+ADD_PREVIEWS_JS = "(files, marker) => { window.sdaPreviews && window.sdaPreviews.add(files, marker); return []; }"
+RESET_PREVIEWS_JS = "(marker) => { window.sdaPreviews && window.sdaPreviews.reset(marker); return []; }"
+
+CSS = """
+#previews .sda-preview-list { max-height: 420px; overflow-y: auto; display: flex; flex-direction: column; gap: 8px; }
+#previews .sda-preview { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px; }
+#previews .sda-preview-label { font-weight: 600; font-size: 0.9em; margin-bottom: 2px; }
+#previews .sda-preview audio { width: 100%; height: 36px; }
+#previews .sda-preview a { font-size: 0.85em; }
+#previews .sda-preview-empty { color: var(--body-text-color-subdued); }
+#warnings { border-left: 4px solid #f59e0b; padding-left: 10px; }
+#status { font-size: 1.05em; }
+"""

@@ -1,0 +1,188 @@
+"""The page: every component laid out in one function, every event wired where it is seen.
+
+Handlers live in controller.py and return {component name: value}; ``bind``
+turns that into Gradio's output tuple, with ``gr.skip()`` for every name a
+handler left out (so an idle refresh sends nothing).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import gradio as gr
+
+from sda.audio.io import AUDIO_EXTENSIONS
+from sda.ui import frontend
+from sda.ui.config_form import ADVANCED_FIELDS, PRESET_CHOICES
+from sda.ui.controller import PLOTS, Controller
+from sda.ui.run_status import RUN_COLUMNS
+from sda.ui.settings import AppSettings
+from sda.ui.workspace import browser_secret
+
+ADVANCED = [f"adv_{f.key}" for f in ADVANCED_FIELDS]
+BUTTONS = ["start_btn", "cancel_btn", "resume_btn", "save_btn"]
+DATASET_OUT = ["dataset_upload", "dataset_note", "dataset_summary", "dataset_picture", "dataset_issues", "preset_reason", *ADVANCED, *BUTTONS]
+REFRESH_OUT = [
+    "status", "progress", "warnings", *PLOTS, "preview_feed", "preview_marker", *BUTTONS,
+    "resume_info", "timer", "runs", "model_file", "model_note", "settings_msg",
+]
+LOAD_OUT = ["browser_ws", "page", *dict.fromkeys(DATASET_OUT + REFRESH_OUT)]
+
+# Fixed colours: a plot that starts empty learns its series from these.
+LOSS_COLORS = {"train": "#f97316", "validation": "#2563eb"}
+PART_COLORS = {
+    "reconstruction (train)": "#f97316", "reconstruction (validation)": "#2563eb",
+    "KL (train)": "#16a34a", "KL (validation)": "#9333ea",
+}
+
+INTRO = """# sda · train a sound model on your own sounds
+Drop in 5 to 500 of your sound files, press **Start**, and listen to the model learn.
+Training runs on this server: you can close the page and come back to it."""
+
+
+def build_demo(settings: AppSettings | None = None, controller: Controller | None = None) -> gr.Blocks:
+    """The whole web app as a gr.Blocks (launch it with ``launch_options``)."""
+    settings = settings or AppSettings.from_env()
+    ctl = controller or Controller(settings)
+    c: dict[str, gr.components.Component] = {}
+
+    def bind(handler, names, *, tick: bool = False):
+        """Gradio's view of ``handler``: output tuple in ``names`` order, one call per page at a time."""
+
+        @functools.wraps(handler)
+        def run(*args, **kwargs):
+            page = next((a for a in args if hasattr(a, "workspace_id")), None)
+            if page is None:
+                result = handler(*args, **kwargs)
+            elif page.lock.acquire(blocking=not tick):  # a tick never waits behind a long action
+                try:
+                    result = handler(*args, **kwargs)
+                finally:
+                    page.lock.release()
+            else:
+                result = {}
+            values = tuple(result.get(name, gr.skip()) for name in names)
+            return values[0] if len(values) == 1 else values
+
+        # Progress shows on the dataset summary only (decoding can take a while); refreshes stay quiet.
+        progress = dict(show_progress_on=[c["dataset_summary"]]) if "dataset_summary" in names else dict(show_progress="hidden")
+        return dict(fn=run, outputs=[c[name] for name in names], api_visibility="private", **progress)
+
+    with gr.Blocks(title="sda · train a sound model on your sounds", delete_cache=(6 * 3600, 2 * 86400), analytics_enabled=False) as demo:
+        c["browser_ws"] = gr.BrowserState("", storage_key="sda-workspace", secret=browser_secret(settings))
+        c["page"] = gr.State(None)
+        c["timer"] = gr.Timer(1.0, active=False)
+        gr.Markdown(INTRO)
+
+        with gr.Row(equal_height=False):
+            with gr.Column():
+                gr.Markdown("### 1 · Your sounds")
+                c["dataset_upload"] = gr.File(
+                    label="Drop sound files, a folder or a .zip here (or click to pick files)",
+                    file_count="multiple", file_types=sorted(AUDIO_EXTENSIONS | {".zip"}),
+                    elem_id="dataset-upload", height=150,
+                )
+                with gr.Row():
+                    c["folder_upload"] = gr.UploadButton("Pick a folder…", file_count="directory", size="sm", elem_id="folder-upload")
+                    c["demo_btn"] = gr.Button("Use the demo sounds", size="sm", elem_id="demo-data-btn")
+                    c["clear_btn"] = gr.Button("Clear", size="sm", variant="secondary", elem_id="clear-data-btn")
+                c["dataset_note"] = gr.Markdown(elem_id="dataset-note")
+                c["dataset_summary"] = gr.Markdown(elem_id="dataset-summary")
+                c["dataset_picture"] = gr.Image(show_label=False, interactive=False, type="filepath", elem_id="dataset-picture", height=220)
+                c["dataset_issues"] = gr.Dataframe(
+                    headers=["File", "Why it cannot be used"], interactive=False, visible=False,
+                    label="Files that cannot be used", elem_id="dataset-issues", max_height=240,
+                )
+            with gr.Column():
+                gr.Markdown("### 2 · Settings")
+                c["preset"] = gr.Radio(PRESET_CHOICES, value="Auto", label="How hard to fight overfitting", elem_id="preset")
+                c["preset_reason"] = gr.Markdown(elem_id="preset-reason")
+                with gr.Accordion("Advanced (blank = the preset's value)", open=False, elem_id="advanced"):
+                    with gr.Row():
+                        for field in ADVANCED_FIELDS:
+                            c[f"adv_{field.key}"] = gr.Number(
+                                value=None, label=field.label, info=field.info, min_width=150, elem_id=f"adv-{field.key}"
+                            )
+                c["settings_msg"] = gr.Markdown(elem_id="settings-msg")
+                gr.Markdown("### 3 · Train")
+                with gr.Row():
+                    c["start_btn"] = gr.Button("Start", variant="primary", interactive=False, elem_id="start-btn")
+                    c["cancel_btn"] = gr.Button("Cancel", variant="stop", interactive=False, elem_id="cancel-btn")
+                    c["resume_btn"] = gr.Button("Resume", interactive=False, elem_id="resume-btn")
+                    c["save_btn"] = gr.Button("Save checkpoint now", interactive=False, elem_id="save-btn")
+                c["resume_info"] = gr.Markdown(elem_id="resume-info")
+                c["status"] = gr.Markdown(elem_id="status")
+
+        gr.Markdown("### 4 · Watch it learn")
+        c["progress"] = gr.Markdown(elem_id="progress")
+        c["warnings"] = gr.Markdown("No warnings so far.", elem_id="warnings")
+        with gr.Row():
+            c["loss_plot"] = gr.LinePlot(
+                x="epoch", y="loss", color="series", color_map=LOSS_COLORS, color_title="",
+                label="Loss per epoch (lower is better): orange = train, blue = validation", elem_id="loss-plot", height=300,
+            )
+            c["step_plot"] = gr.LinePlot(x="step", y="train loss", label="Training loss per step", elem_id="step-plot", height=300)
+        with gr.Row():
+            c["parts_plot"] = gr.LinePlot(
+                x="epoch", y="loss", color="series", color_map=PART_COLORS, color_title="",
+                label="Loss parts: reconstruction (orange train, blue validation), KL (green train, purple validation)", elem_id="parts-plot", height=300,
+            )
+            c["kl_plot"] = gr.LinePlot(x="epoch", y="KL divergence", label="KL divergence (near 0 = collapse)", elem_id="kl-plot", height=300)
+            c["lr_plot"] = gr.LinePlot(x="epoch", y="learning rate", label="Learning rate", elem_id="lr-plot", height=300)
+
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2):
+                gr.Markdown("### 5 · Previews")
+                c["previews"] = gr.HTML(frontend.PREVIEWS_HTML, js_on_load=None, elem_id="previews")
+            with gr.Column(scale=1):
+                gr.Markdown("### 6 · Keep the result")
+                c["model_btn"] = gr.Button("Get the best model", elem_id="download-model-btn")
+                c["model_note"] = gr.Markdown(elem_id="model-note")
+                c["model_file"] = gr.File(label="Model checkpoint (.pt)", interactive=False, visible=False, elem_id="model-file")
+
+        gr.Markdown("### Your runs")
+        c["runs"] = gr.Dataframe(headers=RUN_COLUMNS, interactive=False, label="Click a run to open it", elem_id="runs", max_height=300)
+        c["runs_refresh"] = gr.Button("Refresh the list", size="sm", elem_id="runs-refresh-btn")
+
+        # Carriers for the browser-side preview list (see frontend.py).
+        c["preview_feed"] = gr.File(file_count="multiple", visible="hidden", elem_id="preview-feed")
+        c["preview_marker"] = gr.Textbox(visible="hidden", elem_id="preview-marker")
+
+        # ---------------------------------------------------------- events
+        page, preset, advanced = c["page"], c["preset"], [c[name] for name in ADVANCED]
+        demo.load(inputs=[c["browser_ws"]], **bind(ctl.load, LOAD_OUT))
+        c["dataset_upload"].upload(inputs=[c["dataset_upload"], page, preset], **bind(ctl.add_files, DATASET_OUT))
+        c["folder_upload"].upload(inputs=[c["folder_upload"], page, preset], **bind(ctl.add_files, DATASET_OUT))
+        c["demo_btn"].click(inputs=[page, preset], **bind(ctl.use_demo, DATASET_OUT))
+        c["clear_btn"].click(inputs=[page, preset], **bind(ctl.clear_dataset, DATASET_OUT))
+        preset.change(inputs=[preset, page], **bind(ctl.preset_changed, ["preset_reason", *ADVANCED]))
+        c["start_btn"].click(inputs=[page, preset, *advanced], **bind(ctl.start, REFRESH_OUT))
+        c["cancel_btn"].click(inputs=[page], **bind(ctl.cancel, REFRESH_OUT))
+        c["resume_btn"].click(inputs=[page, *advanced], **bind(ctl.resume, REFRESH_OUT))
+        c["save_btn"].click(inputs=[page], **bind(ctl.save_checkpoint, REFRESH_OUT))
+        c["timer"].tick(inputs=[page], concurrency_limit=None, **bind(ctl.tick, REFRESH_OUT, tick=True))
+        c["runs"].select(inputs=[page], **bind(ctl.open_run, REFRESH_OUT))
+        c["runs_refresh"].click(inputs=[page], **bind(ctl.list_runs, ["runs"]))
+        c["model_btn"].click(inputs=[page], **bind(ctl.model_file, ["model_file", "model_note"]))
+        c["preview_feed"].change(None, [c["preview_feed"], c["preview_marker"]], None, js=frontend.ADD_PREVIEWS_JS)
+        c["preview_marker"].change(None, [c["preview_marker"]], None, js=frontend.RESET_PREVIEWS_JS)
+
+        # --------------------------------------------------- public API
+        api_files = gr.File(file_count="multiple", visible=False)
+        api_summary = gr.JSON(visible=False)
+        gr.Button(visible=False).click(ctl.api_summarise, [api_files], [api_summary], api_name="summarize_dataset")
+        gr.api(ctl.api_list_runs, api_name="list_runs")
+
+    demo.queue(default_concurrency_limit=8)
+    return demo
+
+
+def launch_options(settings: AppSettings) -> dict:
+    """Arguments for ``demo.launch``: page assets and upload limits (host and port come from GRADIO_SERVER_*)."""
+    return dict(
+        css=frontend.CSS,
+        head=frontend.HEAD,
+        max_file_size=settings.max_file_bytes,
+        ssr_mode=False,
+        show_error=False,
+    )
