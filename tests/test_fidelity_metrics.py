@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sda.audio.fidelity import fidelity, lsd_db, mel_filterbank, mel_l1_db, mrstft
+from sda.audio.fidelity import fidelity, lsd_db, mel_l1_db, mrstft
+from sda.audio.mel import mel_filterbank
 from sda.audio.synth import KINDS, make_benchmark_set, make_sound, make_sound_set
 
 SR = 48000

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sda.audio.mel import mel_filterbank
+
 DYNAMIC_RANGE_DB = 80.0
 _TINY = 1e-20  # keeps log10 finite for exact digital silence
 
@@ -43,43 +45,6 @@ def _stft_power(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     return np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
 
 
-def _hz_to_mel(f):
-    """Slaney mel scale: linear (200/3 Hz per mel) below 1 kHz, logarithmic above."""
-    f = np.asarray(f, dtype=np.float64)
-    log_step = np.log(6.4) / 27.0
-    return np.where(f < 1000.0, f * 3.0 / 200.0, 15.0 + np.log(np.maximum(f, 1e-9) / 1000.0) / log_step)
-
-
-def _mel_to_hz(m):
-    m = np.asarray(m, dtype=np.float64)
-    log_step = np.log(6.4) / 27.0
-    return np.where(m < 15.0, m * 200.0 / 3.0, 1000.0 * np.exp(log_step * (m - 15.0)))
-
-
-def mel_filterbank(n_fft: int, n_mels: int, sample_rate: int, f_min: float = 0.0, f_max: float | None = None) -> np.ndarray:
-    """Triangular Slaney-style mel filterbank, shape (n_mels, n_fft // 2 + 1).
-
-    Band edges are n_mels + 2 points equally spaced on the Slaney mel scale
-    from f_min to f_max (default sample_rate / 2). Row i is a triangle rising
-    from edge i to edge i+1 and falling to edge i+2, evaluated at the FFT bin
-    frequencies, and scaled by 2 / (edge[i+2] - edge[i]) (Slaney area
-    normalisation, so wide high bands do not dominate). Weights are
-    nonnegative; every bin strictly between f_min and f_max gets weight from
-    at least one band, provided bands are wider than the bin spacing.
-    """
-    f_max = sample_rate / 2.0 if f_max is None else float(f_max)
-    if not 0.0 <= f_min < f_max <= sample_rate / 2.0:
-        raise ValueError(f"mel range must satisfy 0 <= f_min < f_max <= sample_rate/2, got {f_min}..{f_max}")
-    bins_hz = np.arange(n_fft // 2 + 1) * sample_rate / n_fft
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(f_min), _hz_to_mel(f_max), n_mels + 2))
-    edges[0], edges[-1] = f_min, f_max  # exact ends: the mel round trip is off by an ulp
-    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    rising = (bins_hz[None, :] - lower) / (centre - lower)
-    falling = (upper - bins_hz[None, :]) / (upper - centre)
-    weights = np.maximum(0.0, np.minimum(rising, falling))
-    return weights * (2.0 / (upper - lower))
-
-
 def _floored_db(p_ref: np.ndarray, p_est: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ref_db = 10.0 * np.log10(np.maximum(p_ref, _TINY))
     est_db = 10.0 * np.log10(np.maximum(p_est, _TINY))
@@ -91,13 +56,13 @@ def mel_l1_db(ref, est, sample_rate: int = 48000) -> float:
     """Mean absolute difference, in dB, of 128-band log-mel power spectrograms.
 
     STFT: n_fft 2048, hop 512, periodic Hann, centred frames. Mel: the
-    `mel_filterbank` above, 0 Hz to sample_rate / 2, applied to power.
+    `sda.audio.mel.mel_filterbank` (Slaney, area-normalised), 0 Hz to sample_rate / 2, applied to power.
     Both spectrograms are converted to dB (10 log10) and floored at the
     reference's maximum minus 80 dB before averaging |ref_db - est_db| over
     all frames and bands. 0 means identical; a uniform gain of g dB gives g.
     """
     ref, est = _pair(ref, est)
-    fb = mel_filterbank(2048, 128, sample_rate)
+    fb = mel_filterbank(2048, 128, sample_rate, area_normalized=True)
     ref_db, est_db = _floored_db(_stft_power(ref, 2048, 512) @ fb.T, _stft_power(est, 2048, 512) @ fb.T)
     return float(np.mean(np.abs(ref_db - est_db)))
 

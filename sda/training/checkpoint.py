@@ -91,12 +91,12 @@ def read_checkpoint_summary(path: Path) -> dict[str, Any]:
 
 
 def _sort_key(path: Path) -> tuple[int, int]:
+    """(training step, epoch): from the sidecar, else from the file name."""
     summary = read_checkpoint_summary(path)
     if "step" in summary:
-        return int(summary.get("step", 0)), int(summary.get("epoch", 0))
+        return int(summary["step"]), int(summary.get("epoch", 0))
     match = _NAME.search(path.name)
-    epoch = int(match.group(1)) if match else 0
-    return int(match.group(2) or 0) if match and match.group(2) else 0, epoch
+    return int(match.group(2) or 0), int(match.group(1))
 
 
 def list_checkpoints(checkpoint_dir: Path) -> list[Path]:

@@ -60,9 +60,26 @@ def _as_typed(value: Any, whole: bool) -> Any:
     return value
 
 
+def _parse(field: AdvancedField, value: Any) -> Any:
+    """A typed-in value as a number; text that is no number raises ConfigError naming the field."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().replace(",", ".")
+    try:
+        number = float(text)
+    except ValueError:
+        raise ConfigError(f"Setting '{field.label.lower()}' is {value.strip()!r}; it must be a number (or blank for the preset's value).") from None
+    return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+
+
 def user_values(values: dict[str, Any]) -> dict[str, Any]:
-    """Only the Advanced fields the user filled in."""
-    return {key: value for key, value in values.items() if value is not None and value != ""}
+    """Only the Advanced fields the user filled in, as numbers."""
+    fields = {f.key: f for f in ADVANCED_FIELDS}
+    return {
+        key: _parse(fields[key], value)
+        for key, value in values.items()
+        if value is not None and not (isinstance(value, str) and not value.strip())
+    }
 
 
 def apply_values(config: TrainingConfig, values: dict[str, Any]) -> TrainingConfig:

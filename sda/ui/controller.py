@@ -10,7 +10,7 @@ and reads run directories.
 from __future__ import annotations
 
 import hashlib
-import os
+import json
 import shutil
 import tempfile
 import threading
@@ -360,16 +360,16 @@ class Controller:
 
     # ------------------------------------------------------------------- API
     def api_summarise(self, files) -> dict:
-        """Summary of uploaded files (count, duration, formats, rates, issues); keeps nothing."""
+        """Summary of uploaded files: file_count, total_duration_s, formats, sample_rates, channels, issues [{file, reason}]. Keeps nothing."""
         from sda.audio.validation import decode_dataset
 
         paths = [f if isinstance(f, str) else getattr(f, "name", f) for f in (files or [])][: self.settings.max_files]
         if not paths:
             return {"file_count": 0, "total_duration_s": 0.0, "formats": {}, "sample_rates": {}, "channels": {}, "issues": []}
         summary = decode_dataset(paths).summary()
-        for issue in summary["issues"]:
-            issue["path"] = Path(issue["path"]).name  # server paths are nobody's business
-        return summary
+        # Only the file name: server paths are nobody's business (and a "path" key reads as a file to clients).
+        summary["issues"] = [{"file": Path(i["path"]).name, "reason": i["reason"]} for i in summary["issues"]]
+        return json.loads(json.dumps(summary))  # JSON keys are text (sample rates are numbers here)
 
     def api_list_runs(self, workspace_id: str) -> list[dict]:
         """Runs of the workspace whose id is given (the id is the key: unknown ids see nothing)."""

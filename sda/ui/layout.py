@@ -66,7 +66,7 @@ def build_demo(settings: AppSettings | None = None, controller: Controller | Non
 
         # Progress shows on the dataset summary only (decoding can take a while); refreshes stay quiet.
         progress = dict(show_progress_on=[c["dataset_summary"]]) if "dataset_summary" in names else dict(show_progress="hidden")
-        return dict(fn=run, outputs=[c[name] for name in names], api_visibility="private", **progress)
+        return dict(fn=run, outputs=[c[name] for name in names], api_name=f"ui_{handler.__name__}", api_visibility="private", **progress)
 
     with gr.Blocks(title="sda · train a sound model on your sounds", delete_cache=(6 * 3600, 2 * 86400), analytics_enabled=False) as demo:
         c["browser_ws"] = gr.BrowserState("", storage_key="sda-workspace", secret=browser_secret(settings))
@@ -100,8 +100,9 @@ def build_demo(settings: AppSettings | None = None, controller: Controller | Non
                 with gr.Accordion("Advanced (blank = the preset's value)", open=False, elem_id="advanced"):
                     with gr.Row():
                         for field in ADVANCED_FIELDS:
-                            c[f"adv_{field.key}"] = gr.Number(
-                                value=None, label=field.label, info=field.info, min_width=150, elem_id=f"adv-{field.key}"
+                            # Text, not gr.Number: an untouched number box sends 0, and blank must mean "preset".
+                            c[f"adv_{field.key}"] = gr.Textbox(
+                                label=field.label, info=field.info, min_width=150, max_lines=1, elem_id=f"adv-{field.key}"
                             )
                 c["settings_msg"] = gr.Markdown(elem_id="settings-msg")
                 gr.Markdown("### 3 · Train")

@@ -108,6 +108,10 @@ def _epochs_done(view: RunView, run_dir: Path) -> int:
     return int(read_run_info(run_dir).get("epochs_done", 0))
 
 
+STATE_LABELS = {
+    "queued": "waiting", "running": "training", "completed": "finished", "cancelled": "cancelled",
+    "failed": "failed", "interrupted": "interrupted", "new": "not started",
+}
 RUN_COLUMNS = ["Run", "Status", "Epochs", "Best validation loss", "Files", "Started"]
 
 
@@ -118,9 +122,9 @@ def runs_table(workspace: Workspace, manager: TrainingManager) -> list[list]:
         state = run_state(manager, run.run_dir)
         best = f"{run.best_val_loss:.4f}" if isinstance(run.best_val_loss, (int, float)) else ""
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created_at)) if run.created_at else ""
-        rows.append([run.run_id, state, f"{run.epochs_done} / {run.max_epochs}", best, run.file_count, started])
+        rows.append([run.run_id, STATE_LABELS[state], f"{run.epochs_done} / {run.max_epochs}", best, run.file_count, started])
     listed = {row[0] for row in rows}
     for path in sorted(workspace.runs.iterdir(), reverse=True) if workspace.runs.is_dir() else []:
         if path.name not in listed and manager.phase(path) != "idle":  # queued: no run.json yet
-            rows.insert(0, [path.name, manager.phase(path), "", "", "", ""])
+            rows.insert(0, [path.name, STATE_LABELS[manager.phase(path)], "", "", "", ""])
     return rows
