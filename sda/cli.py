@@ -7,18 +7,18 @@ import json
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 
-from sda.audio.io import AudioLoadError, load_audio, write_wav
+from sda.audio.io import write_wav
 from sda.audio.validation import DatasetError, decode_dataset, require_usable
 from sda.console import ConsoleReporter
-from sda.training.checkpoint import CheckpointError, load_checkpoint, resolve_checkpoint
-from sda.training.config import ConfigError, TrainingConfig, get_adaptive_config
-from sda.training.device import DeviceError, resolve_device
+from sda.training.checkpoint import load_checkpoint, resolve_checkpoint
+from sda.training.config import TrainingConfig, get_adaptive_config
+from sda.training.device import resolve_device
 from sda.training.rundir import new_run_dir, read_run_info
-from sda.training.runner import TrainingRunner
+from sda.training.runner import USER_ERRORS, TrainingRunner
 
-USER_ERRORS = (DatasetError, ConfigError, CheckpointError, DeviceError, AudioLoadError)
 
 
 def _print_issues(dataset) -> None:
@@ -68,9 +68,9 @@ def cmd_train(args) -> int:
     reporter = ConsoleReporter()
     runner = TrainingRunner()
     if resume_path is not None:
-        runner.resume(config, inputs, run_dir, device, resume_path, callback=reporter, decoded=dataset)
+        runner.resume(config, inputs, run_dir, device, resume_path, callback=reporter, decoded=dataset, release_audio=True)
     else:
-        runner.start(config, inputs, run_dir, device, callback=reporter, decoded=dataset)
+        runner.start(config, inputs, run_dir, device, callback=reporter, decoded=dataset, release_audio=True)
 
     cancelled = {"flag": False}
 
@@ -91,7 +91,8 @@ def cmd_train(args) -> int:
         if isinstance(error, USER_ERRORS):
             print(f"Error: {error}", file=sys.stderr)
             return 2
-        print(f"Training failed: {type(error).__name__}: {error}", file=sys.stderr)
+        # Not a user mistake: show the details so it can be reported.
+        traceback.print_exception(error, file=sys.stderr)
         return 1
     result = runner.result() or {}
     if result.get("was_cancelled"):

@@ -11,13 +11,14 @@ import hashlib
 import io
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from sda.atomic import atomic_write_bytes
 from scipy.signal import resample_poly
 
 SAMPLE_RATE = 48000
@@ -167,17 +168,6 @@ def write_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int = SAM
         raise ValueError(f"write_wav expects mono 1-D audio, got shape {samples.shape}")
     samples = np.clip(np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
 
-    # Hidden temp name: a crash leaves a file that dataset scans skip.
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            sf.write(handle, samples, sample_rate, format="WAV", subtype="PCM_16")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        raise
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, sample_rate, format="WAV", subtype="PCM_16")
+    atomic_write_bytes(path, buffer.getvalue())

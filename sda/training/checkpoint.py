@@ -90,13 +90,15 @@ def read_checkpoint_summary(path: Path) -> dict[str, Any]:
         return {}
 
 
-def _sort_key(path: Path) -> tuple[int, int]:
-    """(training step, epoch): from the sidecar, else from the file name."""
-    summary = read_checkpoint_summary(path)
-    if "step" in summary:
-        return int(summary["step"]), int(summary.get("epoch", 0))
+def _sort_key(path: Path) -> tuple[int, int, int]:
+    """Training order from the name alone (a sidecar may be missing after a crash).
+
+    checkpoint_epoch0002.pt (after epoch 2) < checkpoint_epoch0002_step0000120.pt
+    (during epoch 3) < checkpoint_epoch0003.pt.
+    """
     match = _NAME.search(path.name)
-    return int(match.group(2) or 0), int(match.group(1))
+    step = match.group(2)
+    return int(match.group(1)), 0 if step is None else 1, int(step or 0)
 
 
 def list_checkpoints(checkpoint_dir: Path) -> list[Path]:

@@ -155,14 +155,17 @@ class PreparedData:
 
 def prepare_data(file_paths, config: TrainingConfig, spectrogram: AudioSpectrogram,
                  progress: ProgressCallback | None = None, decoded: DecodedDataset | None = None,
-                 normalization: dict | None = None, release_audio: bool = True) -> PreparedData:
+                 normalization: dict | None = None, release_audio: bool | None = None) -> PreparedData:
     """Decode (once), split by file, expand training files, compute log-mels, build both loaders.
 
     ``normalization`` (from a checkpoint) is reused as is; otherwise it is
     measured on the training spectrograms. With ``release_audio`` the decoded
     clips' audio is dropped once their spectrograms exist (the manifest and
-    summary stay); decode again to listen to them.
+    summary stay). By default that happens only to a dataset decoded here;
+    a caller's ``decoded`` is left intact unless it asks for the release.
     """
+    if release_audio is None:
+        release_audio = decoded is None
     if decoded is None:
         def on_file(done: int, total: int, name: str) -> None:
             if progress:

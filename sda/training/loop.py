@@ -73,7 +73,8 @@ class TrainingSession:
 
     def __init__(self, config: TrainingConfig | None, file_paths, output_dir: Path, device="cpu",
                  callback: Callable[[Any], None] | None = None, cancel_event: threading.Event | None = None,
-                 resume_checkpoint: Path | None = None, save_event: threading.Event | None = None, decoded=None) -> None:
+                 resume_checkpoint: Path | None = None, save_event: threading.Event | None = None, decoded=None,
+                 release_audio: bool | None = None) -> None:
         self.output_dir = Path(output_dir)
         self.device = resolve_device(device)
         self.callback = callback
@@ -81,6 +82,7 @@ class TrainingSession:
         self.save_event = save_event or threading.Event()
         self.file_paths = [Path(p).absolute() for p in _as_list(file_paths)]
         self.decoded = decoded
+        self.release_audio = release_audio
         self.resume_state: dict | None = None
         self.resume_path: Path | None = None
         if resume_checkpoint is not None:
@@ -130,7 +132,7 @@ class TrainingSession:
         self.spectrogram = AudioSpectrogram(self.spec_config, self.device)
         normalization = self.resume_state["normalization"] if self.resume_state is not None else None
         self.data = prepare_data(self.file_paths, config, self.spectrogram, progress=self._progress,
-                                 decoded=self.decoded, normalization=normalization)
+                                 decoded=self.decoded, normalization=normalization, release_audio=self.release_audio)
         source = self.file_paths[0] if len(self.file_paths) == 1 else "the dataset"
         require_usable(self.data.decoded, str(source))
         for issue in self.data.issues:
@@ -139,7 +141,10 @@ class TrainingSession:
             raise DatasetError("No training audio is left after the validation split. Add more files.")
         rundir.update_run_info(out, dataset=self.data.manifest(), data_inputs=[str(p) for p in self.file_paths])
 
-        self.model = ConvVAE(config.latent_dim, config.regularization.dropout, self.spec_config.n_mels, config.hidden_channels).to(self.device)
+        with torch.random.fork_rng(devices=[]):  # the same seed gives the same starting weights
+            torch.manual_seed(config.seed)
+            self.model = ConvVAE(config.latent_dim, config.regularization.dropout, self.spec_config.n_mels, config.hidden_channels)
+        self.model.to(self.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate, weight_decay=config.regularization.weight_decay,
                                            fused=self.device.type in ("cpu", "cuda"))
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=config.max_epochs, eta_min=config.learning_rate * 0.05)
@@ -224,7 +229,6 @@ class TrainingSession:
         cancelled = False
         epochs_this_session, train_seconds = 0, 0.0
         for epoch in range(self.start_epoch, config.max_epochs):
-            epoch_started = time.time()
             kl_weight = get_kl_weight(epoch, config.max_epochs, config.kl_warmup_fraction, config.kl_weight_max)
             loader.set_epoch(epoch)
             context = StepContext(epoch + 1, total_steps, kl_weight, config.free_bits, config.regularization.gradient_clip_norm,
@@ -317,15 +321,19 @@ def _as_list(paths) -> list:
 
 def train(config: TrainingConfig | None, file_paths, output_dir: Path, device="cpu", callback=None,
           cancel_event: threading.Event | None = None, resume_checkpoint: Path | None = None,
-          save_event: threading.Event | None = None, decoded=None) -> dict:
+          save_event: threading.Event | None = None, decoded=None, release_audio: bool | None = None) -> dict:
     """Train a ConvVAE on ``file_paths`` (files and/or folders), writing a run directory at ``output_dir``.
 
     ``config`` may be None when resuming (the checkpoint's config is used).
     Setting ``cancel_event`` stops training after saving a checkpoint at once;
-    setting ``save_event`` saves a checkpoint and goes on. Returns a dict with
+    setting ``save_event`` saves a checkpoint and goes on. ``decoded`` is an
+    already decoded dataset (then ``file_paths`` only labels it);
+    ``release_audio`` lets training drop its audio once the spectrograms
+    exist (default: only when training decoded it). Returns a dict with
     ``model``, ``metrics_history``, ``output_dir``, ``best_checkpoint_path``,
     ``last_checkpoint_path``, ``was_cancelled`` and ``epochs_completed``.
     """
     session = TrainingSession(config, file_paths, output_dir, device, callback=callback, cancel_event=cancel_event,
-                              resume_checkpoint=resume_checkpoint, save_event=save_event, decoded=decoded)
+                              resume_checkpoint=resume_checkpoint, save_event=save_event, decoded=decoded,
+                              release_audio=release_audio)
     return session.run()

@@ -11,8 +11,15 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from sda.training.config import TrainingConfig
+from sda.audio.io import AudioLoadError
+from sda.audio.validation import DatasetError
+from sda.training.checkpoint import CheckpointError
+from sda.training.config import ConfigError, TrainingConfig
+from sda.training.device import DeviceError
 from sda.training.loop import train
+
+# Errors whose message is the whole story for a user (they name the file or setting).
+USER_ERRORS = (DatasetError, ConfigError, CheckpointError, DeviceError, AudioLoadError)
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +35,24 @@ class TrainingRunner:
         self._lock = threading.Lock()
 
     def start(self, config: TrainingConfig, file_paths, output_dir: Path, device="cpu",
-              callback: Callable[[Any], None] | None = None, decoded=None) -> None:
-        """Start training in the background. Raises RuntimeError if already running."""
-        self._launch(config, file_paths, output_dir, device, callback, None, decoded)
+              callback: Callable[[Any], None] | None = None, **train_options: Any) -> None:
+        """Start training in the background. Raises RuntimeError if already running.
+
+        ``train_options`` go to ``sda.training.train`` (``decoded``, ``release_audio``).
+        """
+        self._launch(config, file_paths, output_dir, device, callback, None, train_options)
 
     def resume(self, config: TrainingConfig | None, file_paths, output_dir: Path, device="cpu",
-               checkpoint_path: Path | None = None, callback: Callable[[Any], None] | None = None, decoded=None) -> None:
+               checkpoint_path: Path | None = None, callback: Callable[[Any], None] | None = None,
+               **train_options: Any) -> None:
         """Continue from ``checkpoint_path`` (a .pt file or a run directory).
 
         ``config`` None uses the checkpoint's own config. Pass the run's own
         ``output_dir`` to continue the same run directory and curves.
         """
-        self._launch(config, file_paths, output_dir, device, callback, checkpoint_path or output_dir, decoded)
+        self._launch(config, file_paths, output_dir, device, callback, checkpoint_path or output_dir, train_options)
 
-    def _launch(self, config, file_paths, output_dir, device, callback, resume, decoded) -> None:
+    def _launch(self, config, file_paths, output_dir, device, callback, resume, train_options) -> None:
         with self._lock:
             if self.is_running():
                 raise RuntimeError("Training is already running; cancel it or wait for it to finish.")
@@ -52,17 +63,20 @@ class TrainingRunner:
             self._is_running = True
             self._thread = threading.Thread(
                 target=self._run_training,
-                args=(config, file_paths, Path(output_dir), device, callback, resume, decoded),
+                args=(config, file_paths, Path(output_dir), device, callback, resume, train_options),
                 name="sda-training",
                 daemon=True,
             )
             self._thread.start()
 
-    def _run_training(self, config, file_paths, output_dir, device, callback, resume, decoded) -> None:
+    def _run_training(self, config, file_paths, output_dir, device, callback, resume, train_options) -> None:
         try:
             self._result = train(config, file_paths, output_dir, device, callback=callback,
                                  cancel_event=self._cancel_event, resume_checkpoint=resume,
-                                 save_event=self._save_event, decoded=decoded)
+                                 save_event=self._save_event, **train_options)
+        except USER_ERRORS as exc:  # a clear message for the user; no traceback to log
+            self._last_error = exc
+            log.info("Training stopped: %s", exc)
         except Exception as exc:  # kept for the client to show; the thread must not die silently
             self._last_error = exc
             log.exception("Training failed")
