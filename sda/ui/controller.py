@@ -19,10 +19,11 @@ from pathlib import Path
 
 import gradio as gr
 
+from sda.audio.validation import decode_dataset
 from sda.training.config import ConfigError
 from sda.training.rundir import new_run_dir, read_run_info
 from sda.ui import config_form
-from sda.ui.dashboard import RunView, plain_error
+from sda.ui.dashboard import RunView
 from sda.ui.dataset_summary import DatasetReport, summarise_dataset
 from sda.ui.page_state import PageState
 from sda.ui.run_status import (
@@ -43,6 +44,7 @@ DEMO_DIR = Path(__file__).resolve().parents[2] / "assets" / "demo"
 ADVANCED_KEYS = [f.key for f in config_form.ADVANCED_FIELDS]
 STEP_PLOT_SECONDS = 5.0  # the step plot is re-sent at most this often (and on each epoch)
 CLEANUP_SECONDS = 3600.0
+OUTBOX_SECONDS = 2 * 86400.0  # copies made for download live as long as Gradio's own cache (see layout.py)
 PLOTS = ("loss_plot", "step_plot", "parts_plot", "kl_plot", "lr_plot")
 
 
@@ -80,23 +82,28 @@ class Controller:
                 return
             self._last_cleanup = time.time()
         cleanup_workspaces(self.settings, self.manager.is_workspace_busy)
+        cutoff = time.time() - OUTBOX_SECONDS
+        for folder in self._outbox.glob("*") if self._outbox.is_dir() else []:
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _workspace(self, page: PageState) -> Workspace:
         return Workspace(self.settings, page.workspace_id)
 
     # --------------------------------------------------------------- dataset
     def add_files(self, files, page: PageState | None, preset: str, progress=gr.Progress()) -> dict:
+        """Files, folders or zips dropped on the page: add them to the dataset and summarise it."""
         if page is None:
             return {}
-        paths = [f if isinstance(f, str) else getattr(f, "name", f) for f in (files or [])]
         workspace = self._workspace(page)
-        report = workspace.add_uploads(paths)
+        report = workspace.add_uploads(_paths(files))
         out = self._summarise(page, workspace, preset, progress)
         out["dataset_upload"] = None  # empty the drop zone again: the summary lists what was added
         out["dataset_note"] = report.message()
         return out
 
     def use_demo(self, page: PageState | None, preset: str, progress=gr.Progress()) -> dict:
+        """Replace the dataset with the bundled demo sounds."""
         if page is None:
             return {}
         workspace = self._workspace(page)
@@ -108,6 +115,7 @@ class Controller:
         return out
 
     def clear_dataset(self, page: PageState | None, preset: str) -> dict:
+        """Start an empty dataset (runs keep the files they trained on)."""
         if page is None:
             return {}
         workspace = self._workspace(page)
@@ -130,7 +138,7 @@ class Controller:
         page.dataset = report.check
         return {
             "dataset_summary": report.markdown(self.settings),
-            "dataset_picture": str(report.picture) if report.picture else None,
+            "dataset_picture": gr.update(value=str(report.picture) if report.picture else None, visible=report.picture is not None),
             "dataset_issues": gr.update(value=[list(row) for row in report.issues] or None, visible=bool(report.issues)),
             **self.preset_changed(preset, page),
         }
@@ -139,20 +147,18 @@ class Controller:
     def preset_changed(self, preset: str, page: PageState | None) -> dict:
         """Say which preset Auto picks for this dataset and why, and show its values as hints."""
         count = page.dataset.file_count if page else 0
-        config = config_form.build_config(max(count, 1), preset)
+        config = config_form.build_config(max(count, 1), preset, tiny=self.settings.test_tiny)
         reason = config.preset_reason if count else "Add sounds to see which preset Auto picks for them."
         if preset != "Auto" and count:
             reason = f"{preset}: {_preset_blurb(config.preset)}"
         out = {"preset_reason": reason}
-        hints = config_form.preset_hint(config)
-        if self.settings.test_tiny:
-            hints.update({"epochs": config_form.TINY_OVERRIDES["max_epochs"]})
-        for key, value in hints.items():
+        for key, value in config_form.preset_hint(config).items():
             out[f"adv_{key}"] = gr.update(placeholder=f"{value:g}" if isinstance(value, float) else str(value))
         return out
 
     # -------------------------------------------------------------- training
     def start(self, page: PageState | None, preset: str, *advanced) -> dict:
+        """Start a new run on the dataset (or queue it when the server is at its cap)."""
         if page is None:
             return {}
         workspace = self._workspace(page)
@@ -171,6 +177,7 @@ class Controller:
         return out
 
     def cancel(self, page: PageState | None) -> dict:
+        """Stop the attached run; the engine saves a checkpoint at once. A queued run leaves the queue."""
         view = page.view if page else None
         if view is None:
             return {}
@@ -187,6 +194,7 @@ class Controller:
         return self.refresh(page, force=True)
 
     def resume(self, page: PageState | None, *advanced) -> dict:
+        """Continue the attached run from its newest checkpoint (filled-in Advanced fields apply)."""
         view = page.view if page else None
         if view is None:
             return {"settings_msg": "Open a run from the list below first."}
@@ -217,13 +225,16 @@ class Controller:
         return out
 
     def save_checkpoint(self, page: PageState | None) -> dict:
+        """Ask the engine for a checkpoint now; training goes on."""
         view = page.view if page else None
         if view is None or not self.manager.request_checkpoint(view.run_dir):
             return {}
         page.notice = "Saving a checkpoint now; training goes on."
+        page.saves_before_request = len(view.manual_checkpoints)
         return self.refresh(page, force=True)
 
     def open_run(self, page: PageState | None, evt: gr.SelectData) -> dict:
+        """A row of the run list was clicked: show that run (only runs of this workspace resolve)."""
         if page is None:
             return {}
         row = evt.row_value or []
@@ -238,6 +249,7 @@ class Controller:
         return {"runs": runs_table(self._workspace(page), self.manager)}
 
     def model_file(self, page: PageState | None) -> dict:
+        """The attached run's best checkpoint, offered for download."""
         view = page.view if page else None
         path = best_checkpoint(view.run_dir) if view else None
         if path is None:
@@ -264,6 +276,7 @@ class Controller:
         return out
 
     def tick(self, page: PageState | None) -> dict:
+        """The once-a-second poll while a run is active."""
         return self.refresh(page) if page is not None else {}
 
     def refresh(self, page: PageState, force: bool = False) -> dict:
@@ -293,14 +306,20 @@ class Controller:
             page.step_plot_sent_at = time.time()
         if force or changes.warnings:
             out["warnings"] = view.warnings_markdown()
+        if page.saves_before_request is not None and len(view.manual_checkpoints) > page.saves_before_request:
+            saved = view.manual_checkpoints[-1]
+            page.notice = f"Checkpoint saved at epoch {saved.epoch} ({Path(saved.path).name}), as you asked. Training goes on."
+            page.saves_before_request = None
         if force or changes.any or state != page.last_phase:
-            out["progress"] = view.progress_markdown()
+            out["progress"] = view.progress_markdown(training=state in ACTIVE)
             status = status_markdown(state, view, self.manager, view.run_dir)
             if page.notice:
                 status = f"{page.notice}  \n{status}"
             if status != page.last_status:
                 out["status"] = page.last_status = status
-            out["resume_info"] = self._resume_info(view, state)
+            resume_info = self._resume_info(view, state)
+            if force or resume_info != page.last_resume_info:
+                out["resume_info"] = page.last_resume_info = resume_info
             out.update(self._buttons(page, force, state))
             runs_key = (view.run_id, state, len(view.epochs))
             if force or runs_key != page.last_runs_key:
@@ -361,9 +380,7 @@ class Controller:
     # ------------------------------------------------------------------- API
     def api_summarise(self, files) -> dict:
         """Summary of uploaded files: file_count, total_duration_s, formats, sample_rates, channels, issues [{file, reason}]. Keeps nothing."""
-        from sda.audio.validation import decode_dataset
-
-        paths = [f if isinstance(f, str) else getattr(f, "name", f) for f in (files or [])][: self.settings.max_files]
+        paths = _paths(files)[: self.settings.max_files]
         if not paths:
             return {"file_count": 0, "total_duration_s": 0.0, "formats": {}, "sample_rates": {}, "channels": {}, "issues": []}
         summary = decode_dataset(paths).summary()
@@ -379,6 +396,11 @@ class Controller:
         if not workspace.dir.is_dir():
             return []
         return [dict(zip(RUN_COLUMNS, row)) for row in runs_table(workspace, self.manager)]
+
+
+def _paths(files) -> list[str]:
+    """Paths of uploaded files (Gradio hands over paths, or objects with .name)."""
+    return [f if isinstance(f, str) else getattr(f, "name", f) for f in (files or [])]
 
 
 def _inside(run_dir: Path, path: str) -> Path:
@@ -402,4 +424,4 @@ def _preset_blurb(preset: str) -> str:
     }.get(preset, "")
 
 
-__all__ = ["Controller", "plain_error"]
+__all__ = ["Controller"]

@@ -9,6 +9,7 @@ its data changed and appends only new previews.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from sda.training.metrics import (
 )
 from sda.training.rundir import METRICS_FILE, read_events
 
-MAX_STEP_POINTS = 400  # the step plot thins older points beyond this
+MAX_STEP_POINTS = 400
+_EPOCH_PREFIX = re.compile(r"^Epoch \d+:\s*")  # the step plot thins older points beyond this
 
 WARNING_TITLES = {
     "overfitting": "Overfitting",
@@ -61,6 +63,7 @@ class RunView:
         self.warnings: list[WarningEvent] = []
         self.status: StatusEvent | None = None
         self.checkpoint: CheckpointEvent | None = None
+        self.manual_checkpoints: list[CheckpointEvent] = []  # the ones "Save checkpoint now" made
         self.complete: TrainingCompleteEvent | None = None
 
     def poll(self) -> Changes:
@@ -106,6 +109,8 @@ class RunView:
             self.status = event
         elif isinstance(event, CheckpointEvent):
             self.checkpoint = event
+            if event.reason == "manual":
+                self.manual_checkpoints.append(event)
         elif isinstance(event, TrainingCompleteEvent):
             self.complete = event
 
@@ -133,8 +138,8 @@ class RunView:
         return _frame([(m.epoch, m.learning_rate) for m in self.epochs], "epoch", "learning rate")
 
     # ------------------------------------------------------------------ text
-    def progress_markdown(self) -> str:
-        """Epoch, step, time, memory and losses in one line."""
+    def progress_markdown(self, training: bool = True) -> str:
+        """Epoch, step, time (and, while ``training``, time left), memory and losses in one line."""
         last = self.epochs[-1] if self.epochs else None
         step = self.last_step
         if last is None and step is None:
@@ -148,7 +153,7 @@ class RunView:
             parts.append(f"step {step.step} of {step.total_steps}")
         if last is not None:
             parts.append(f"trained {format_duration(last.elapsed_seconds)}")
-            if last.eta_seconds > 0 and last.epoch < last.total_epochs:
+            if training and last.eta_seconds > 0 and last.epoch < last.total_epochs:
                 parts.append(f"about {format_duration(last.eta_seconds)} left")
             parts.append(f"train loss {last.train_loss:.4f}, validation loss {last.val_loss:.4f}")
         memory = (step.device_memory_gb if step else 0.0) or (last.device_memory_gb if last else 0.0)
@@ -166,7 +171,8 @@ class RunView:
         for warning, count in sorted(latest.values(), key=lambda item: -self.warnings.index(item[0])):
             title = WARNING_TITLES.get(warning.kind, warning.kind.replace("_", " ").capitalize())
             times = f" ({count} times)" if count > 1 else ""
-            lines.append(f"⚠️ **{title}** at epoch {warning.epoch}{times}: {warning.message}")
+            message = _EPOCH_PREFIX.sub("", warning.message)  # the line already says which epoch
+            lines.append(f"⚠️ **{title}** at epoch {warning.epoch}{times}: {message}")
         return "\n\n".join(lines) or "No warnings so far."
 
 

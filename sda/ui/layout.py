@@ -15,6 +15,7 @@ from sda.audio.io import AUDIO_EXTENSIONS
 from sda.ui import frontend
 from sda.ui.config_form import ADVANCED_FIELDS, PRESET_CHOICES
 from sda.ui.controller import PLOTS, Controller
+from sda.ui.page_state import PageState
 from sda.ui.run_status import RUN_COLUMNS
 from sda.ui.settings import AppSettings
 from sda.ui.workspace import browser_secret
@@ -51,7 +52,7 @@ def build_demo(settings: AppSettings | None = None, controller: Controller | Non
 
         @functools.wraps(handler)
         def run(*args, **kwargs):
-            page = next((a for a in args if hasattr(a, "workspace_id")), None)
+            page = next((a for a in args if isinstance(a, PageState)), None)
             if page is None:
                 result = handler(*args, **kwargs)
             elif page.lock.acquire(blocking=not tick):  # a tick never waits behind a long action
@@ -88,7 +89,7 @@ def build_demo(settings: AppSettings | None = None, controller: Controller | Non
                     c["clear_btn"] = gr.Button("Clear", size="sm", variant="secondary", elem_id="clear-data-btn")
                 c["dataset_note"] = gr.Markdown(elem_id="dataset-note")
                 c["dataset_summary"] = gr.Markdown(elem_id="dataset-summary")
-                c["dataset_picture"] = gr.Image(show_label=False, interactive=False, type="filepath", elem_id="dataset-picture", height=220)
+                c["dataset_picture"] = gr.Image(show_label=False, interactive=False, type="filepath", visible=False, elem_id="dataset-picture", height=220)
                 c["dataset_issues"] = gr.Dataframe(
                     headers=["File", "Why it cannot be used"], interactive=False, visible=False,
                     label="Files that cannot be used", elem_id="dataset-issues", max_height=240,

@@ -35,9 +35,11 @@ class PageState:
     last_phase: str = ""  # what the last refresh saw, to skip unchanged updates
     last_buttons: tuple = ()
     last_status: str = ""
+    last_resume_info: str = ""
     last_runs_key: tuple = ()
     timer_active: bool = False
     step_plot_sent_at: float = 0.0
     notice: str = ""  # one-off message shown in the status line (resume summary, cancel)
+    saves_before_request: int | None = None  # manual checkpoints seen when "Save now" was pressed
     # One handler at a time per page: a refresh must not read the run while Start replaces it.
     lock: threading.RLock = field(default_factory=threading.RLock, compare=False, repr=False)

@@ -88,7 +88,8 @@ def status_markdown(state: str, view: RunView | None, manager: TrainingManager, 
     complete = view.complete
     error = manager.start_error(run_dir) or (complete.error if complete else None) or read_run_info(run_dir).get("error")
     if state == "failed":
-        return f"❌ {name} stopped with an error: {plain_error(error)}. Your last checkpoint is kept; press **Resume** to try again."
+        again = " Your last checkpoint is kept; press **Resume** to try again." if resume_checkpoint(run_dir) else ""
+        return f"❌ {name} stopped with an error: {plain_error(error)}.{again}"
     if state == "cancelled":
         saved = f" A checkpoint was saved ({view.checkpoint.path and Path(view.checkpoint.path).name})." if view.checkpoint else ""
         return f"⏹ {name} was cancelled after epoch {_epochs_done(view, run_dir)}.{saved} Press **Resume** to continue."

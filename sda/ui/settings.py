@@ -1,8 +1,19 @@
 """Server settings for the web app, read once from environment variables.
 
-Every limit a hosted Space needs (upload size, file count, total duration,
-concurrent trainings, workspace lifetime) has a default that suits one
-musician on their own machine and an environment variable to change it.
+Every limit a hosted Space needs has a default that suits one musician on
+their own machine and an environment variable to change it:
+
+  SDA_DATA_ROOT                 where workspaces live (<root>/workspaces/<id>/); default: the current folder
+  SDA_MAX_FILE_MB               largest uploaded file, also inside a zip (200)
+  SDA_MAX_FILES                 most audio files in one dataset (500)
+  SDA_MAX_UPLOAD_MB             most bytes in one dataset (2000)
+  SDA_MAX_TOTAL_MINUTES         longest total audio one dataset may train on (120)
+  SDA_MAX_CONCURRENT_TRAININGS  trainings at once on this server (1 on CPU, 2 on a GPU)
+  SDA_WORKSPACE_TTL_DAYS        delete workspaces untouched this long and not training (7; 0 = never)
+  SDA_BROWSER_SECRET            key for the workspace id kept in the browser (default: made once, kept in SDA_DATA_ROOT)
+  SDA_TEST_TINY=1               tiny model and short runs, for tests and demos of the page itself
+
+Host and port are Gradio's own GRADIO_SERVER_NAME (default 127.0.0.1) and GRADIO_SERVER_PORT (7860).
 """
 
 from __future__ import annotations
@@ -53,7 +64,7 @@ class AppSettings:
 
     @classmethod
     def from_env(cls) -> "AppSettings":
-        """Read SDA_* variables (see README); unset ones keep their defaults."""
+        """Read the SDA_* variables listed above; unset ones keep their defaults."""
         cap = os.environ.get("SDA_MAX_CONCURRENT_TRAININGS", "").strip()
         return cls(
             data_root=Path(os.environ.get("SDA_DATA_ROOT", "") or Path.cwd()).expanduser().resolve(),

@@ -1,0 +1,15 @@
+"""sda web app: `python app.py`, then open http://localhost:7860.
+
+Binds to 127.0.0.1 unless GRADIO_SERVER_NAME says otherwise (a Space sets
+0.0.0.0); GRADIO_SERVER_PORT picks the port. SDA_* variables set the data
+folder and the limits (see sda/ui/settings.py).
+"""
+
+from sda.ui.layout import build_demo, launch_options
+from sda.ui.settings import AppSettings
+
+settings = AppSettings.from_env()
+demo = build_demo(settings)
+
+if __name__ == "__main__":
+    demo.launch(**launch_options(settings))

@@ -1,0 +1,60 @@
+"""The app's API through gradio_client: summarise a dataset, list a workspace's runs."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from sda.training.rundir import update_run_info
+from sda.ui.layout import build_demo, launch_options
+from sda.ui.settings import AppSettings
+from sda.ui.workspace import Workspace, new_workspace_id
+from web_helpers import free_port, make_sound_files
+
+gradio_client = pytest.importorskip("gradio_client")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    settings = AppSettings(data_root=tmp_path_factory.mktemp("sda-api"))
+    demo = build_demo(settings)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(settings))
+    yield settings, f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+def test_summarize_dataset_endpoint(app, tmp_path):
+    _, url = app
+    client = gradio_client.Client(url, verbose=False)
+    files = make_sound_files(tmp_path, count=2)
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF....WAVE")
+    summary = client.predict(
+        [gradio_client.handle_file(str(p)) for p in (*files, broken)], api_name="/summarize_dataset"
+    )
+    assert summary["file_count"] == 2
+    assert summary["formats"] == {"WAV": 2} and summary["sample_rates"] == {"44100": 2}
+    assert summary["issues"][0]["file"] == "broken.wav", "only the file name, never a server path"
+    assert "not a readable audio file" in summary["issues"][0]["reason"]
+
+
+def test_list_runs_endpoint_sees_only_the_given_workspace(app):
+    settings, url = app
+    owner = Workspace(settings, new_workspace_id()).ensure()
+    run = owner.runs / "run-20250101-000000"
+    run.mkdir()
+    update_run_info(run, status="completed", created_at=time.time(), config={"max_epochs": 4}, epochs_done=4, best_val_loss=0.5)
+
+    client = gradio_client.Client(url, verbose=False)
+    runs = client.predict(owner.id, api_name="/list_runs")
+    assert [(r["Run"], r["Status"], r["Epochs"]) for r in runs] == [("run-20250101-000000", "finished", "4 / 4")]
+    assert client.predict(new_workspace_id(), api_name="/list_runs") == []
+    assert client.predict("../" + owner.id, api_name="/list_runs") == []
+
+
+def test_api_lists_only_the_public_endpoints(app):
+    _, url = app
+    info = gradio_client.Client(url, verbose=False).view_api(return_format="dict", print_info=False)
+    assert set(info["named_endpoints"]) == {"/summarize_dataset", "/list_runs"}

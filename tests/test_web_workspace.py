@@ -1,0 +1,269 @@
+"""Workspaces: uploads stay inside, limits hold, sessions cannot reach each other, old ones go."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from sda.training.rundir import update_run_info
+from sda.ui.controller import Controller
+from sda.ui.sessions import TrainingManager
+from sda.ui.settings import AppSettings
+from sda.ui.workspace import (
+    Workspace,
+    browser_secret,
+    cleanup_workspaces,
+    is_valid_workspace_id,
+    new_workspace_id,
+    safe_file_name,
+)
+from web_helpers import make_sound_files, make_zip, write_tone
+
+
+@pytest.fixture
+def settings(tmp_path) -> AppSettings:
+    return AppSettings(data_root=tmp_path / "data")
+
+
+@pytest.fixture
+def workspace(settings) -> Workspace:
+    return Workspace(settings, new_workspace_id()).ensure()
+
+
+def _all_files(root: Path) -> set[Path]:
+    return {p.resolve() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("kick.wav", "kick.wav"),
+        ("../../etc/passwd.wav", "passwd.wav"),
+        ("/etc/cron.d/evil.wav", "evil.wav"),
+        ("C:\\Users\\x\\..\\evil.wav", "evil.wav"),
+        ("folder/sub/snare.flac", "snare.flac"),
+        ('a<b>:"c|d?.wav', "a_b___c_d_.wav"),
+        ("..", None),
+        ("../", None),
+        (".DS_Store", None),
+        ("._kick.wav", None),
+        ("", None),
+    ],
+)
+def test_uploaded_names_become_plain_file_names(name, expected):
+    assert safe_file_name(name) == expected
+
+
+def test_long_names_keep_their_extension():
+    name = safe_file_name("x" * 500 + ".flac")
+    assert name.endswith(".flac") and len(name) <= 120
+
+
+def test_hostile_zip_entries_are_written_only_inside_the_dataset(tmp_path, workspace):
+    sound = write_tone(tmp_path / "src" / "tone.wav").read_bytes()
+    archive = make_zip(
+        tmp_path / "hostile.zip",
+        {
+            "../../escape.wav": sound,
+            "/tmp/absolute.wav": sound,
+            "sub/../../../deep.wav": sound,
+            "C:\\windows\\drive.wav": sound,
+            "good/kick.wav": sound,
+            "__MACOSX/good/._kick.wav": b"resource fork",
+            ".DS_Store": b"junk",
+            "notes.txt": b"not audio",
+            "inner.zip": b"PK...",
+        },
+    )
+    before = _all_files(tmp_path) - _all_files(workspace.dir)
+    report = workspace.add_uploads([archive])
+    after = _all_files(tmp_path) - _all_files(workspace.dir)
+
+    assert after == before, "nothing may be written outside the workspace"
+    names = sorted(p.name for p in workspace.dataset_files())
+    assert names == sorted(["absolute.wav", "deep.wav", "drive.wav", "escape.wav", "kick.wav"])
+    assert all(p.parent == workspace.dataset_dir() for p in workspace.dataset_files())
+    rejected = dict(report.rejected)
+    assert "not an audio file" in rejected["hostile.zip: notes.txt"]
+    assert "zip inside a zip" in rejected["hostile.zip: inner.zip"]
+    assert not any("DS_Store" in name or "__MACOSX" in name for name in rejected)
+
+
+def test_uploaded_file_with_traversal_name_stays_inside(tmp_path, workspace):
+    # Gradio keeps the client's file name as the last path component of the upload;
+    # on Linux a backslash is an ordinary character in it.
+    source = write_tone(tmp_path / "upload" / "..\\..\\evil.wav")
+    before = _all_files(tmp_path) - _all_files(workspace.dir)
+    report = workspace.add_uploads([source])
+    assert report.added == ["evil.wav"]
+    assert (workspace.dataset_dir() / "evil.wav").is_file()
+    assert _all_files(tmp_path) - _all_files(workspace.dir) == before
+
+
+def test_same_name_twice_is_kept_as_two_files(tmp_path, workspace):
+    first = write_tone(tmp_path / "a" / "kick.wav", freq=100)
+    second = write_tone(tmp_path / "b" / "kick.wav", freq=200)
+    workspace.add_uploads([first, second])
+    assert sorted(p.name for p in workspace.dataset_files()) == ["kick (2).wav", "kick.wav"]
+
+
+def test_limits_on_file_size_count_and_total(tmp_path, settings):
+    tight = AppSettings(data_root=settings.data_root, max_file_mb=0.15, max_files=2, max_upload_mb=0.4)
+    workspace = Workspace(tight, new_workspace_id()).ensure()
+    small = make_sound_files(tmp_path / "small", count=3)  # ~110-150 KB each
+    big = write_tone(tmp_path / "big.wav", seconds=4.0)  # ~350 KB
+    report = workspace.add_uploads([big, *small])
+    reasons = dict(report.rejected)
+    assert "too large" in reasons["big.wav"] and "0.15 MB" in reasons["big.wav"]
+    assert len(report.added) == 2
+    assert "already has 2 files" in reasons["tone_02.wav"]
+
+
+def test_total_size_limit(tmp_path, settings):
+    tight = AppSettings(data_root=settings.data_root, max_upload_mb=0.2)
+    workspace = Workspace(tight, new_workspace_id()).ensure()
+    files = make_sound_files(tmp_path / "s", count=3)
+    report = workspace.add_uploads(files)
+    assert len(report.added) == 1
+    assert any("would pass 0.2 MB" in reason for _, reason in report.rejected)
+
+
+def test_zip_entry_larger_than_declared_is_refused(tmp_path, settings):
+    """A zip entry is read with a byte cap, not trusted for its declared size."""
+    from sda.ui import workspace as workspace_module
+
+    destination = tmp_path / "out.bin"
+    with open(write_tone(tmp_path / "x.wav", seconds=2.0), "rb") as source:
+        assert workspace_module._copy_capped(source, destination, cap=1000) is None
+    assert not destination.exists()
+
+
+def test_rejected_files_are_remembered_for_the_dataset_table(tmp_path, workspace):
+    note = tmp_path / "readme.txt"
+    note.write_text("hello")
+    workspace.add_uploads([note])
+    assert workspace.rejected()[0][0] == "readme.txt"
+    workspace.clear_dataset()
+    assert workspace.rejected() == []
+
+
+def test_workspace_ids_are_random_and_checked(settings):
+    ids = {new_workspace_id() for _ in range(50)}
+    assert len(ids) == 50 and all(is_valid_workspace_id(i) for i in ids)
+    for bad in ["", "../x", "A" * 32, "0" * 31, "0" * 33, None, 5, "/" + "0" * 31]:
+        assert not is_valid_workspace_id(bad)
+        with pytest.raises(ValueError):
+            Workspace(settings, bad)
+
+
+def test_one_workspace_cannot_address_another_workspaces_runs(settings):
+    alice = Workspace(settings, new_workspace_id()).ensure()
+    bob = Workspace(settings, new_workspace_id()).ensure()
+    run = alice.runs / "run-1"
+    run.mkdir()
+    update_run_info(run, status="completed", created_at=time.time(), config={"max_epochs": 3})
+
+    assert alice.run_dir("run-1") == run
+    assert bob.run_dir("run-1") is None
+    for hostile in ["../" + alice.id + "/runs/run-1", "../../workspaces/" + alice.id + "/runs/run-1", str(run), "..", "."]:
+        assert bob.run_dir(hostile) is None
+    assert [r.run_id for r in alice.list_runs()] == ["run-1"]
+    assert bob.list_runs() == []
+
+
+def test_list_runs_api_shows_only_the_given_workspace(settings):
+    controller = Controller(settings, TrainingManager(max_concurrent=1, device_resolver=lambda: "cpu"))
+    alice = Workspace(settings, new_workspace_id()).ensure()
+    run = alice.runs / "run-1"
+    run.mkdir()
+    update_run_info(run, status="cancelled", created_at=time.time(), config={"max_epochs": 3}, epochs_done=1)
+
+    assert [r["Run"] for r in controller.api_list_runs(alice.id)] == ["run-1"]
+    assert controller.api_list_runs(new_workspace_id()) == []
+    assert controller.api_list_runs("../" + alice.id) == []
+
+
+def test_clearing_keeps_files_a_run_still_needs(tmp_path, workspace):
+    workspace.add_uploads(make_sound_files(tmp_path / "s", count=2))
+    used = workspace.dataset_files()
+    run = workspace.runs / "run-1"
+    run.mkdir()
+    update_run_info(run, status="cancelled", created_at=time.time(), dataset={"files": [{"path": str(p)} for p in used]})
+
+    workspace.clear_dataset()
+    assert workspace.dataset_files() == []
+    assert all(p.is_file() for p in used), "a run's sounds stay so it can be resumed"
+
+    workspace.add_uploads(make_sound_files(tmp_path / "t", count=1))
+    unused_dir = workspace.dataset_dir()
+    workspace.clear_dataset()
+    assert not unused_dir.exists(), "sounds no run needs are deleted"
+
+
+def test_old_idle_workspaces_are_cleaned_up(settings):
+    old = Workspace(settings, new_workspace_id()).ensure()
+    busy = Workspace(settings, new_workspace_id()).ensure()
+    fresh = Workspace(settings, new_workspace_id()).ensure()
+    long_ago = time.time() - 30 * 86400
+    for ws in (old, busy):
+        os.utime(ws.dir / ".last_seen", (long_ago, long_ago))
+    (settings.workspaces_root / "not-a-workspace").mkdir()
+
+    removed = cleanup_workspaces(settings, is_busy=lambda wid: wid == busy.id)
+    assert removed == [old.id]
+    assert not old.dir.exists() and busy.dir.exists() and fresh.dir.exists()
+    assert (settings.workspaces_root / "not-a-workspace").exists()
+
+
+def test_cleanup_can_be_switched_off(settings):
+    keep = AppSettings(data_root=settings.data_root, workspace_ttl_days=0)
+    ws = Workspace(keep, new_workspace_id()).ensure()
+    os.utime(ws.dir / ".last_seen", (0, 0))
+    assert cleanup_workspaces(keep, is_busy=lambda wid: False) == []
+
+
+def test_browser_secret_survives_a_restart(settings, monkeypatch):
+    monkeypatch.delenv("SDA_BROWSER_SECRET", raising=False)
+    first = browser_secret(settings)
+    assert browser_secret(settings) == first
+    assert oct((settings.data_root / ".sda-browser-secret").stat().st_mode & 0o777) == "0o600"
+
+
+def test_settings_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SDA_DATA_ROOT", str(tmp_path))
+    monkeypatch.setenv("SDA_MAX_FILES", "12")
+    monkeypatch.setenv("SDA_MAX_CONCURRENT_TRAININGS", "3")
+    monkeypatch.setenv("SDA_TEST_TINY", "1")
+    settings = AppSettings.from_env()
+    assert settings.data_root == tmp_path.resolve() and settings.max_files == 12
+    assert settings.max_concurrent_trainings == 3 and settings.test_tiny
+    monkeypatch.setenv("SDA_MAX_FILES", "lots")
+    with pytest.raises(SystemExit, match="SDA_MAX_FILES"):
+        AppSettings.from_env()
+
+
+def test_dataset_summary_lists_unusable_files_and_the_duration_limit(tmp_path, settings):
+    from sda.ui.dataset_summary import summarise_dataset
+
+    limited = AppSettings(data_root=settings.data_root, max_total_minutes=0.02)  # 1.2 s
+    workspace = Workspace(limited, new_workspace_id()).ensure()
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF....WAVEfmt nonsense")
+    note = tmp_path / "notes.txt"
+    note.write_text("x")
+    workspace.add_uploads([*make_sound_files(tmp_path / "s", count=2), broken, note])
+
+    report = summarise_dataset(workspace, limited)
+    assert report.check.file_count == 2
+    issues = dict(report.issues)
+    assert "not an audio file" in issues["notes.txt"] and "broken.wav" in issues
+    assert not report.check.ok and "at most 0.02 min" in report.check.problems[0]
+    text = report.markdown(limited)
+    assert "2 files" in text and "WAV" in text and "44.1 kHz" in text
+    assert report.picture is not None and report.picture.is_file()
+    cached = json.loads((workspace.dataset_dir() / ".summary.json").read_text())
+    assert cached["summary"]["file_count"] == 2

@@ -1,0 +1,195 @@
+"""Fixtures for the web tests: audio files, the app as a subprocess, a headless browser.
+
+The server runs as `python app.py` in its own process (as a user runs it),
+on a free port, with its data in a temporary folder and the tiny test model
+(SDA_TEST_TINY=1). The browser is the system Chromium driven by Playwright.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]
+
+
+def write_tone(path: Path, seconds: float = 1.5, sample_rate: int = 44100, channels: int = 1, freq: float = 220.0, seed: int = 0) -> Path:
+    """A short decaying tone with a little noise: real, decodable audio."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    tone = 0.5 * np.sin(2 * np.pi * freq * t) * np.exp(-t * 2.0) + 0.02 * rng.standard_normal(t.size)
+    data = np.stack([tone] * channels, axis=1) if channels > 1 else tone
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, data.astype(np.float32), sample_rate)
+    return path
+
+
+def make_sound_files(folder: Path, count: int = 6, suffix: str = ".wav") -> list[Path]:
+    return [
+        write_tone(folder / f"tone_{i:02d}{suffix}", seconds=1.2 + 0.2 * (i % 3), freq=110.0 * (1 + i % 5), seed=i)
+        for i in range(count)
+    ]
+
+
+def make_zip(path: Path, members: dict[str, bytes]) -> Path:
+    """A zip with entries named exactly as given (including hostile names)."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class AppServer:
+    """`python app.py` on a free port; stopped (and its log kept) at the end."""
+
+    def __init__(self, data_root: Path, extra_env: dict | None = None) -> None:
+        self.data_root = Path(data_root)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.data_root / "server.log"
+        self.env = {
+            **os.environ,
+            "GRADIO_SERVER_PORT": str(self.port),
+            "GRADIO_SERVER_NAME": "127.0.0.1",
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "SDA_DATA_ROOT": str(self.data_root),
+            "SDA_TEST_TINY": "1",
+            "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
+        }
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 90.0) -> "AppServer":
+        self.data_root.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"app.py exited early:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + "/config", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"app.py did not answer within {timeout:.0f} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-6000:]
+        except OSError:
+            return ""
+
+
+def launch_browser(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+# ------------------------------------------------------------------ page helpers
+def open_app(browser, server: AppServer, **context_options):
+    """A new browser context (a new user: its own localStorage) with the app loaded."""
+    context = browser.new_context(viewport={"width": 1400, "height": 2000}, accept_downloads=True, **context_options)
+    page = context.new_page()
+    page.goto(server.url)
+    # The page's load event has run: the status line says something.
+    page.wait_for_function(f"(({_TEXT_JS})('#status') || '').trim().length > 0", timeout=60_000)
+    return context, page
+
+
+# The text a user reads in a component, without Gradio's (invisible) progress tracker.
+_TEXT_JS = """(sel) => {
+    const e = document.querySelector(sel);
+    if (!e) return null;
+    const copy = e.cloneNode(true);
+    copy.querySelectorAll('[data-testid="status-tracker"]').forEach((n) => n.remove());
+    return copy.textContent;
+}"""
+
+
+def text(page, selector: str) -> str:
+    return page.evaluate(_TEXT_JS, selector) or ""
+
+
+def wait_text(page, selector: str, expected: str, timeout: float = 60.0) -> str:
+    """Wait until the element's text contains ``expected``; return the text."""
+    page.wait_for_function(
+        f"([sel, expected]) => {{ const t = ({_TEXT_JS})(sel); return t !== null && t.includes(expected); }}",
+        arg=[selector, expected], timeout=timeout * 1000,
+    )
+    return text(page, selector)
+
+
+def wait_enabled(page, selector: str, enabled: bool = True, timeout: float = 30.0) -> None:
+    page.wait_for_function(
+        "([sel, on]) => { const e = document.querySelector(sel); return !!e && e.disabled === !on; }",
+        arg=[selector, enabled], timeout=timeout * 1000,
+    )
+
+
+def line_points(page, plot_selector: str) -> int:
+    """Points on the longest line of a gr.LinePlot (Vega draws each line as one SVG path)."""
+    return page.evaluate(
+        """(sel) => Math.max(0, ...[...document.querySelectorAll(sel + ' path[aria-roledescription="line mark"]')]
+               .map((p) => (p.getAttribute('d') || '').split('L').length))""",
+        plot_selector,
+    )
+
+
+def wait_line_points(page, plot_selector: str, at_least: int, timeout: float = 60.0) -> int:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        points = line_points(page, plot_selector)
+        if points >= at_least:
+            return points
+        time.sleep(0.3)
+    raise AssertionError(f"{plot_selector} has {line_points(page, plot_selector)} points, expected {at_least}")
+
+
+def upload_sounds(page, paths) -> None:
+    page.set_input_files("#dataset-upload input[type=file]", [str(p) for p in paths])
+
+
+def set_advanced(page, **values) -> None:
+    """Fill Advanced fields by key (epochs=8, learning_rate="-1")."""
+    if not page.is_visible("#adv-epochs"):
+        page.click("#advanced")
+    for key, value in values.items():
+        page.fill(f"#adv-{key} input, #adv-{key} textarea", str(value))
+
+
+def epoch_shown(page) -> int:
+    import re
+
+    match = re.search(r"Epoch (\d+) of", text(page, "#progress"))
+    return int(match.group(1)) if match else 0
