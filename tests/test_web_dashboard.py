@@ -48,7 +48,8 @@ def test_poll_reads_only_new_lines_and_says_what_changed(tmp_path, log):
     log.append(_step(1))
     log.append(_step(2))
     changes = view.poll()
-    assert changes.steps and not changes.epochs and view.next_line == 2
+    assert changes.steps and not changes.epochs
+    assert view.next_offset == (tmp_path / "metrics.jsonl").stat().st_size, "read up to the end, no further"
 
     unchanged = view.poll()
     assert not unchanged.any and not unchanged.steps, "nothing new: nothing to send"
@@ -58,7 +59,7 @@ def test_poll_reads_only_new_lines_and_says_what_changed(tmp_path, log):
     changes = view.poll()
     assert changes.epochs and not changes.steps
     assert changes.previews == [str(tmp_path / "previews" / "preview_epoch0001_00.wav")]
-    assert view.next_line == 4
+    assert view.next_offset == (tmp_path / "metrics.jsonl").stat().st_size
     assert list(view.loss_frame()["series"]) == ["train", "validation"]
 
 

@@ -228,6 +228,7 @@ class TrainingSession:
                                           f"validating on {len(self.data.val_files)} files, {device} {str(self.dtype).replace('torch.', '')}."))
         cancelled = False
         epochs_this_session, train_seconds = 0, 0.0
+        loop_start = time.time()  # ETA from epoch times only, not decoding and setup
         for epoch in range(self.start_epoch, config.max_epochs):
             kl_weight = get_kl_weight(epoch, config.max_epochs, config.kl_warmup_fraction, config.kl_weight_max)
             loader.set_epoch(epoch)
@@ -255,7 +256,7 @@ class TrainingSession:
             self.scheduler.step()
             epochs_this_session += 1
             elapsed = self.elapsed_before + time.time() - self.session_start
-            session_epoch_time = (time.time() - self.session_start) / epochs_this_session
+            session_epoch_time = (time.time() - loop_start) / epochs_this_session
             metrics = EpochMetrics(
                 epoch=epoch + 1, total_epochs=config.max_epochs, train_loss=result["train_loss"], val_loss=val["val_loss"],
                 val_recon_loss=val["val_recon_loss"], val_kl_loss=val["val_kl_loss"], kl_divergence=val["kl_divergence"],

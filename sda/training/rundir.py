@@ -55,31 +55,30 @@ class MetricsLog:
         self._handle.close()
 
 
-def read_events(run_dir: Path, start_line: int = 0) -> tuple[list[Any], int]:
-    """Events in metrics.jsonl from line ``start_line`` on, and the next line to read.
+def read_events(run_dir: Path, start: int = 0) -> tuple[list[Any], int]:
+    """Events in metrics.jsonl from byte offset ``start`` on, and the offset to read from next.
 
-    A torn last line (from a crash mid-write) is ignored and read again later.
+    Reading seeks straight to ``start``, so polling a long run costs only the
+    new lines. A torn last line (from a crash mid-write) is left to be read
+    again once it is complete.
     """
     path = Path(run_dir) / METRICS_FILE
     events: list[Any] = []
-    line_no = start_line
     try:
-        with open(path, encoding="utf-8") as handle:
-            for index, line in enumerate(handle):
-                if index < start_line:
-                    continue
-                if not line.endswith("\n"):
-                    break
-                line_no = index + 1
-                try:
-                    event = event_from_dict(json.loads(line))
-                except (ValueError, TypeError):
-                    continue
-                if event is not None:
-                    events.append(event)
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            data = handle.read()
     except FileNotFoundError:
-        pass
-    return events, line_no
+        return events, start
+    complete = data.rfind(b"\n") + 1
+    for line in data[:complete].splitlines():
+        try:
+            event = event_from_dict(json.loads(line))
+        except (ValueError, TypeError):
+            continue
+        if event is not None:
+            events.append(event)
+    return events, start + complete
 
 
 @dataclass

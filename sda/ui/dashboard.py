@@ -54,7 +54,7 @@ class RunView:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
         self.run_id = self.run_dir.name
-        self.next_line = 0
+        self.next_offset = 0
         self._size = -1
         self.epochs: list[EpochMetrics] = []
         self.step_points: list[tuple[int, float]] = []
@@ -74,7 +74,7 @@ class RunView:
             return Changes()
         if size == self._size:
             return Changes()
-        events, self.next_line = read_events(self.run_dir, self.next_line)
+        events, self.next_offset = read_events(self.run_dir, self.next_offset)
         self._size = size
         changes = Changes(any=bool(events))
         for event in events:
