@@ -41,7 +41,7 @@ def load_model(path_or_run: Path, device: str | torch.device = "auto", precision
     state = load_checkpoint(path)
     arch = state.get("model_architecture", {})
     try:
-        model = ConvVAE(int(arch["latent_dim"]), 0.0, int(arch["n_mels"]), int(arch["hidden_channels"]))
+        model = ConvVAE(int(arch["latent_dim"]), 0.0, int(arch["n_mels"]), int(arch["hidden_channels"]), int(arch["time_stride"]))
         model.load_state_dict(state["model_state"])
     except (KeyError, RuntimeError) as exc:
         raise CheckpointError(f"Checkpoint '{path}' does not hold a model this version of sda can build ({exc}).") from None

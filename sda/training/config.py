@@ -38,8 +38,8 @@ class RegularizationConfig:
 @dataclass
 class TrainingConfig:
     # Model
-    latent_dim: int = 64  # latent channels per latent frame
-    hidden_channels: int = 384
+    latent_dim: int = 128  # latent channels per latent frame (one frame per 8 mel frames)
+    hidden_channels: int = 400
     # Optimisation
     batch_size: int = 32
     max_epochs: int = 200

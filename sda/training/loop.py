@@ -50,21 +50,20 @@ from sda.training.monitor import TrainingMonitor
 __all__ = ["train", "train_epoch", "validate_epoch"]
 
 
-def check_compatible(state: dict, config: TrainingConfig, spec_config: SpectrogramConfig, source: Path) -> None:
+def check_compatible(state: dict, architecture: dict, spec_config: SpectrogramConfig, source: Path) -> None:
     """Refuse a checkpoint whose model shape or spectrogram differs from this run's."""
-    arch = state.get("model_architecture", {})
-    wanted = {"latent_dim": config.latent_dim, "hidden_channels": config.hidden_channels, "n_mels": spec_config.n_mels}
-    for key, value in wanted.items():
-        if arch.get(key) != value:
+    theirs = state.get("model_architecture", {})
+    for key, value in architecture.items():
+        if theirs.get(key) != value:
             raise CheckpointError(
-                f"Checkpoint '{source}' has {key.replace('_', ' ')} {arch.get(key)}, but this run uses {value}. "
+                f"Checkpoint '{source}' has {key.replace('_', ' ')} {theirs.get(key)!r}, but this run uses {value!r}. "
                 "Resume with the checkpoint's own settings (leave model settings unchanged) or start a new run."
             )
-    theirs = SpectrogramConfig.from_dict(state.get("spectrogram_config", {}))
-    if theirs.shape_key() != spec_config.shape_key():
+    their_spec = SpectrogramConfig.from_dict(state.get("spectrogram_config", {}))
+    if their_spec.shape_key() != spec_config.shape_key():
         raise CheckpointError(
             f"Checkpoint '{source}' was trained with a different spectrogram "
-            f"(sample rate/FFT/hop/mels {theirs.shape_key()[:4]} vs {spec_config.shape_key()[:4]}); it cannot be resumed here. Start a new run."
+            f"(sample rate/FFT/hop/mels {their_spec.shape_key()[:4]} vs {spec_config.shape_key()[:4]}); it cannot be resumed here. Start a new run."
         )
 
 
@@ -95,8 +94,6 @@ class TrainingSession:
         config.validate()
         self.config = config
         self.spec_config = SpectrogramConfig()
-        if self.resume_state is not None:
-            check_compatible(self.resume_state, config, self.spec_config, self.resume_path)
         self.history = MetricsHistory()
         self.log: rundir.MetricsLog | None = None
         self.monitor = TrainingMonitor(config)
@@ -129,6 +126,27 @@ class TrainingSession:
         if self.resume_state is not None:
             self.emit(StatusEvent("resuming", f"Resuming from {self.resume_path.name} (epoch {self.resume_state['epoch']})."))
 
+        with torch.random.fork_rng(devices=[]):  # the same seed gives the same starting weights
+            torch.manual_seed(config.seed)
+            self.model = ConvVAE(config.latent_dim, config.regularization.dropout, self.spec_config.n_mels, config.hidden_channels)
+        self.model.to(self.device)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate, weight_decay=config.regularization.weight_decay,
+                                           fused=self.device.type in ("cpu", "cuda"))
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=config.max_epochs, eta_min=config.learning_rate * 0.05)
+        self.start_epoch, self.step, self.elapsed_before = 0, 0, 0.0
+        self.partial = EpochProgress()
+        state = self.resume_state
+        if state is not None:
+            check_compatible(state, self.model.architecture(), self.spec_config, self.resume_path)
+            self.model.load_state_dict(state["model_state"])
+            self.optimizer.load_state_dict(state["optimizer_state"])
+            self.scheduler.load_state_dict(state["scheduler_state"])
+            self.scheduler.T_max = config.max_epochs  # the user may have extended the run
+            self.history.load_state_dict(state.get("metrics_history", {}))
+            self.monitor.load_state_dict(state.get("warning_state", {}))
+            self.start_epoch, self.step = int(state["epoch"]), int(state["step"])
+            self.elapsed_before = float(state.get("elapsed_seconds", 0.0))
+            self.partial = EpochProgress.from_state(state.get("epoch_progress"))
         self.spectrogram = AudioSpectrogram(self.spec_config, self.device)
         normalization = self.resume_state["normalization"] if self.resume_state is not None else None
         self.data = prepare_data(self.file_paths, config, self.spectrogram, progress=self._progress,
@@ -141,26 +159,6 @@ class TrainingSession:
             raise DatasetError("No training audio is left after the validation split. Add more files.")
         rundir.update_run_info(out, dataset=self.data.manifest(), data_inputs=[str(p) for p in self.file_paths])
 
-        with torch.random.fork_rng(devices=[]):  # the same seed gives the same starting weights
-            torch.manual_seed(config.seed)
-            self.model = ConvVAE(config.latent_dim, config.regularization.dropout, self.spec_config.n_mels, config.hidden_channels)
-        self.model.to(self.device)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate, weight_decay=config.regularization.weight_decay,
-                                           fused=self.device.type in ("cpu", "cuda"))
-        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=config.max_epochs, eta_min=config.learning_rate * 0.05)
-        self.start_epoch, self.step, self.elapsed_before = 0, 0, 0.0
-        self.partial = EpochProgress()
-        state = self.resume_state
-        if state is not None:
-            self.model.load_state_dict(state["model_state"])
-            self.optimizer.load_state_dict(state["optimizer_state"])
-            self.scheduler.load_state_dict(state["scheduler_state"])
-            self.scheduler.T_max = config.max_epochs  # the user may have extended the run
-            self.history.load_state_dict(state.get("metrics_history", {}))
-            self.monitor.load_state_dict(state.get("warning_state", {}))
-            self.start_epoch, self.step = int(state["epoch"]), int(state["step"])
-            self.elapsed_before = float(state.get("elapsed_seconds", 0.0))
-            self.partial = EpochProgress.from_state(state.get("epoch_progress"))
         self.recon_examples = self.data.preview_audio
 
     # -- checkpoints -------------------------------------------------------
@@ -334,7 +332,12 @@ def train(config: TrainingConfig | None, file_paths, output_dir: Path, device="c
     ``model``, ``metrics_history``, ``output_dir``, ``best_checkpoint_path``,
     ``last_checkpoint_path``, ``was_cancelled`` and ``epochs_completed``.
     """
-    session = TrainingSession(config, file_paths, output_dir, device, callback=callback, cancel_event=cancel_event,
-                              resume_checkpoint=resume_checkpoint, save_event=save_event, decoded=decoded,
-                              release_audio=release_audio)
+    try:
+        session = TrainingSession(config, file_paths, output_dir, device, callback=callback, cancel_event=cancel_event,
+                                  resume_checkpoint=resume_checkpoint, save_event=save_event, decoded=decoded,
+                                  release_audio=release_audio)
+    except Exception as exc:  # bad settings or checkpoint: say so in run.json too, for a UI that re-attaches later
+        if Path(output_dir).is_dir():
+            rundir.update_run_info(Path(output_dir), status="failed", error=str(exc) or type(exc).__name__)
+        raise
     return session.run()
