@@ -306,3 +306,29 @@ def make_benchmark_set(root, train_count: int = 96, unseen_count: int = 12, seed
             make_sound_set(folder, count, set_seed, sample_rate=44100)
         folders.append(folder)
     return folders[0], folders[1]
+
+
+def make_long_set(folder, count: int, seconds: float = 10.0, seed: int = 11, sample_rate: int = 44100) -> list[Path]:
+    """Write `count` files of `seconds` each: sequences of one-shots, like loops or takes.
+
+    For memory and speed benchmarks at the large end (e.g. 500 files of 10 s).
+    Existing files of the right names are kept.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    length = int(seconds * sample_rate)
+    paths = []
+    for i in range(count):
+        path = folder / f"take_{i:04d}.wav"
+        paths.append(path)
+        if path.exists():
+            continue
+        rng = np.random.default_rng([seed, i])
+        out = np.zeros(length, dtype=np.float32)
+        position = 0
+        while position < length:
+            hit = make_sound(str(rng.choice(KINDS)), rng, sample_rate)[: length - position]
+            out[position : position + len(hit)] += hit
+            position += int(rng.uniform(0.15, 0.8) * sample_rate)
+        sf.write(path, np.clip(out, -1, 1), sample_rate, subtype="PCM_16")
+    return paths

@@ -140,15 +140,20 @@ def manage_checkpoints(checkpoint_dir: Path, keep_recent: int = 3) -> list[Path]
     return deleted
 
 
-def resolve_checkpoint(path_or_run: Path) -> Path:
-    """A checkpoint file, or a run directory's newest checkpoint."""
+def _checkpoint_dir(run_or_dir: Path) -> Path:
+    """A run folder's checkpoints/, or the folder itself if it holds the checkpoints."""
+    return run_or_dir / "checkpoints" if (run_or_dir / "checkpoints").is_dir() else run_or_dir
+
+
+def resolve_checkpoint(path_or_run: Path, prefer_best: bool = False) -> Path:
+    """A checkpoint file, or a run folder's newest checkpoint (its best, with ``prefer_best``)."""
     path = Path(path_or_run)
     if path.is_dir():
-        directory = path / "checkpoints" if (path / "checkpoints").is_dir() else path
-        latest = get_latest_checkpoint(directory)
-        if latest is None:
+        directory = _checkpoint_dir(path)
+        found = (get_best_checkpoint(directory) if prefer_best else None) or get_latest_checkpoint(directory)
+        if found is None:
             raise CheckpointError(f"No checkpoint found in '{path}'. Point to a run folder that has a checkpoints/ folder, or to a .pt file.")
-        return latest
+        return found
     if not path.exists():
         raise CheckpointError(f"'{path}' does not exist. Point to a run folder or a checkpoint .pt file.")
     return path
@@ -156,10 +161,4 @@ def resolve_checkpoint(path_or_run: Path) -> Path:
 
 def resolve_model_checkpoint(path_or_run: Path) -> Path:
     """For using a model: a checkpoint file, or a run's best (else newest) checkpoint."""
-    path = Path(path_or_run)
-    if path.is_dir():
-        directory = path / "checkpoints" if (path / "checkpoints").is_dir() else path
-        best = get_best_checkpoint(directory)
-        if best is not None:
-            return best
-    return resolve_checkpoint(path)
+    return resolve_checkpoint(path_or_run, prefer_best=True)

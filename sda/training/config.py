@@ -114,13 +114,13 @@ _PRESETS: dict[OverfittingPreset, dict] = {
     OverfittingPreset.CONSERVATIVE: dict(
         max_epochs=300,
         regularization=RegularizationConfig(
-            dropout=0.2, weight_decay=0.05, augmentation_expansion=2, augmentation_strength=0.8
+            dropout=0.2, weight_decay=0.05, augmentation_expansion=4, augmentation_strength=0.8
         ),
     ),
     OverfittingPreset.BALANCED: dict(
         max_epochs=200,
         regularization=RegularizationConfig(
-            dropout=0.1, weight_decay=0.01, augmentation_expansion=1, augmentation_strength=0.5
+            dropout=0.15, weight_decay=0.01, augmentation_expansion=3, augmentation_strength=0.8
         ),
     ),
     OverfittingPreset.AGGRESSIVE: dict(
@@ -142,7 +142,7 @@ def choose_preset(file_count: int) -> tuple[OverfittingPreset, str]:
     if file_count < 200:
         return OverfittingPreset.BALANCED, (
             f"{file_count} files is a medium dataset, so Auto picked Balanced: "
-            "moderate regularization and one augmented copy of each file."
+            "moderate regularization and three pitch-shifted copies of each file."
         )
     return OverfittingPreset.AGGRESSIVE, (
         f"{file_count} files is a large dataset, so Auto picked Aggressive: "
