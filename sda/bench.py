@@ -104,7 +104,7 @@ def run_benchmark(data_dir: Path, epochs: int | None = None, heldout: Path | Non
         tmp = tempfile.TemporaryDirectory(prefix="sda-bench-")
         out_dir = Path(tmp.name)
     train_started = time.time()
-    result = train(config, [data_dir], out_dir, dev, callback=on_event, decoded=decoded)
+    result = train(config, [data_dir], out_dir, dev, callback=on_event, decoded=decoded, release_audio=True)
     wall = time.time() - train_started
     history = result["metrics_history"]
     epochs_done = len(history.epoch_metrics)

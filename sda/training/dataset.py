@@ -12,6 +12,7 @@ a random frame of their clip each epoch.
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -113,17 +114,23 @@ def split_files(paths: list[str], val_fraction: float, seed: int) -> tuple[list[
     return train, val
 
 
-def compute_mels(clips: list[np.ndarray], spectrogram: AudioSpectrogram, chunk_samples: int,
-                 progress: ProgressCallback | None = None) -> list[torch.Tensor]:
-    """Log-mel (dB, not yet normalised) of each clip, padded to at least one chunk."""
-    mels = []
-    for number, audio in enumerate(clips, start=1):
-        if len(audio) < chunk_samples:
-            audio = np.pad(audio, (0, chunk_samples - len(audio)))
-        mels.append(spectrogram.waveform_to_db(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))))
-        if progress and (number % 16 == 0 or number == len(clips)):
-            progress("spectrograms", number / len(clips), f"Computing spectrograms {number}/{len(clips)}")
-    return mels
+def compute_mel(audio: np.ndarray, spectrogram: AudioSpectrogram, chunk_samples: int) -> torch.Tensor:
+    """Log-mel (dB, not yet normalised) of one clip, padded to at least one chunk."""
+    if len(audio) < chunk_samples:
+        audio = np.pad(audio, (0, chunk_samples - len(audio)))
+    return spectrogram.waveform_to_db(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)))
+
+
+def _first_chunk(audio: np.ndarray, chunk_samples: int) -> torch.Tensor:
+    return torch.from_numpy(np.pad(audio, (0, max(0, chunk_samples - len(audio))))[:chunk_samples].astype(np.float32))
+
+
+def release_free_memory() -> None:
+    """Hand freed heap memory back to the system (glibc keeps it otherwise)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 @dataclass
@@ -171,36 +178,34 @@ def prepare_data(file_paths, config: TrainingConfig, spectrogram: AudioSpectrogr
             if progress:
                 progress("decoding", done / max(total, 1), f"Decoding {done}/{total}: {name}")
         decoded = decode_dataset(file_paths, progress=on_file)
-    by_path = {str(clip.path): clip.audio for clip in decoded.clips}
-    train_files, val_files = split_files(list(by_path), config.val_fraction, config.seed)
+    clips = {str(clip.path): clip for clip in decoded.clips}
+    train_files, val_files = split_files(list(clips), config.val_fraction, config.seed)
     chunk_samples = int(round(config.chunk_seconds * spectrogram.config.sample_rate))
     chunk_frames = spectrogram.config.frames_for(chunk_samples)
+    preview_files = (val_files or train_files)[:2]
+    preview_audio = torch.stack([_first_chunk(clips[p].audio, chunk_samples) for p in preview_files]) \
+        if preview_files else torch.zeros(0, chunk_samples)
 
-    train_clips = [by_path[p] for p in train_files]
+    # One file at a time: its spectrogram, its pitch-shifted copies' spectrograms,
+    # then (with release_audio) its audio goes. Memory peaks near the audio of
+    # the dataset, not at audio + copies + spectrograms.
     expansion = config.regularization.augmentation_expansion
-    if expansion > 0:
-        rng = np.random.default_rng(config.seed)
-        extra = []
-        for number, audio in enumerate(list(train_clips), start=1):
-            extra.extend(make_variants(audio, expansion, rng))
-            if progress and (number % 16 == 0 or number == len(train_clips)):
-                progress("augmenting", number / len(train_clips), f"Making augmented copies {number}/{len(train_clips)}")
-        train_clips += extra
-    val_clips = [by_path[p] for p in val_files]
-
-    train_mels = compute_mels(train_clips, spectrogram, chunk_samples, progress)
-    val_mels = compute_mels(val_clips, spectrogram, chunk_samples)
-    preview_clips = val_clips if val_clips else train_clips
-    preview_audio = torch.stack([
-        torch.from_numpy(np.pad(a, (0, max(0, chunk_samples - len(a))))[:chunk_samples].astype(np.float32))
-        for a in preview_clips[:2]
-    ]) if preview_clips else torch.zeros(0, chunk_samples)
-    # Training needs only the spectrograms from here on: let the audio go
-    # (it is most of the memory of a large dataset).
-    del train_clips, val_clips, preview_clips, by_path
+    rng = np.random.default_rng(config.seed)
+    train_mels, variant_mels, val_mels = [], [], []
+    ordered = [(p, True) for p in train_files] + [(p, False) for p in val_files]
+    for number, (path, is_train) in enumerate(ordered, start=1):
+        audio = clips[path].audio
+        (train_mels if is_train else val_mels).append(compute_mel(audio, spectrogram, chunk_samples))
+        if is_train and expansion > 0:
+            variant_mels.extend(compute_mel(v, spectrogram, chunk_samples) for v in make_variants(audio, expansion, rng))
+        if release_audio:
+            clips[path].audio = np.zeros(0, dtype=np.float32)
+        if progress and (number % 16 == 0 or number == len(ordered)):
+            progress("spectrograms", number / len(ordered), f"Computing spectrograms {number}/{len(ordered)}")
+    train_mels += variant_mels
+    del audio, clips
     if release_audio:
-        for clip in decoded.clips:
-            clip.audio = np.zeros(0, dtype=np.float32)
+        release_free_memory()
     if normalization is None:
         spectrogram.fit_normalization_db(train_mels)
     else:
