@@ -200,10 +200,11 @@ def prepare_data(file_paths, config: TrainingConfig, spectrogram: AudioSpectrogr
             variant_mels.extend(compute_mel(v, spectrogram, chunk_samples) for v in make_variants(audio, expansion, rng))
         if release_audio:
             clips[path].audio = np.zeros(0, dtype=np.float32)
+        del audio
         if progress and (number % 16 == 0 or number == len(ordered)):
             progress("spectrograms", number / len(ordered), f"Computing spectrograms {number}/{len(ordered)}")
     train_mels += variant_mels
-    del audio, clips
+    del clips
     if release_audio:
         release_free_memory()
     if normalization is None:
