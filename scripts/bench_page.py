@@ -35,7 +35,7 @@ def mean_chunks_per_s(run_dir: Path) -> float:
     return sum(rates[1:]) / max(len(rates) - 1, 1)  # the first epoch includes warm-up
 
 
-def page_run(data: Path | None, epochs: int, root: Path) -> dict:
+def page_run(data: Path | None, epochs: int, root: Path, close_page: bool = False) -> dict:
     server = AppServer(root / "app", extra_env={"SDA_TEST_TINY": ""}).start()
     try:
         with sync_playwright() as playwright:
@@ -52,11 +52,14 @@ def page_run(data: Path | None, epochs: int, root: Path) -> dict:
             page.wait_for_selector("#previews audio", timeout=600_000)
             first_preview = time.time() - started
             run_id = re.search(r"run-[0-9-]+", page.inner_text("#status")).group(0)
+            if close_page:  # the server trains on alone: separates the browser's cost from the server's
+                context.close()
             run_json = next(server.data_root.glob(f"workspaces/*/runs/{run_id}/run.json"))
             while json.loads(run_json.read_text()).get("status") not in ("completed", "failed", "cancelled"):
                 time.sleep(1.0)  # the page stays open and polls all along
             preset = json.loads(run_json.read_text())["config"]["preset"]
-            context.close()
+            if not close_page:
+                context.close()
             browser.close()
     finally:
         server.stop()
@@ -74,13 +77,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--data", type=Path, help="folder of sounds (default: assets/demo)")
+    parser.add_argument("--close-page", action="store_true", help="close the page after Start (server-only cost)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sda-bench-page-") as tmp:
-        page = page_run(args.data, args.epochs, Path(tmp))
+        page = page_run(args.data, args.epochs, Path(tmp), args.close_page)
         cli = cli_run(args.data or REPO / "assets" / "demo", args.epochs, page["preset"], Path(tmp))
     print(json.dumps({**{k: round(v, 2) if isinstance(v, float) else v for k, v in page.items()},
                       "cli_chunks_per_s": round(cli, 1), "page_over_cli": round(page["page_chunks_per_s"] / cli, 3),
-                      "epochs": args.epochs}))
+                      "epochs": args.epochs, "page_closed_after_start": args.close_page}))
 
 
 if __name__ == "__main__":

@@ -42,7 +42,11 @@ from sda.ui.workspace import Workspace, cleanup_workspaces, is_valid_workspace_i
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "assets" / "demo"
 ADVANCED_KEYS = [f.key for f in config_form.ADVANCED_FIELDS]
-STEP_PLOT_SECONDS = 5.0  # the step plot is re-sent at most this often (and on each epoch)
+STEP_PLOT_SECONDS = 5.0  # the step plot is re-sent at most this often
+# Epoch plots and the runs table are re-sent at most this often while training:
+# with fast epochs, redrawing four plots every second costs the browser (on the
+# same cores, for a local app) more than it tells the user.
+EPOCH_PLOT_SECONDS = 3.0
 CLEANUP_SECONDS = 3600.0
 OUTBOX_SECONDS = 2 * 86400.0  # copies made for download live as long as Gradio's own cache (see layout.py)
 PLOTS = ("loss_plot", "step_plot", "parts_plot", "kl_plot", "lr_plot")
@@ -298,12 +302,16 @@ class Controller:
             page.pending_previews = []
         elif changes.previews:
             out["preview_feed"] = [self._servable(_inside(view.run_dir, p)) for p in changes.previews]
-        if force or changes.epochs:
+        now = time.time()
+        page.epoch_plots_stale = page.epoch_plots_stale or bool(changes.epochs)
+        plots_due = force or (page.epoch_plots_stale and (now - page.plots_sent_at >= EPOCH_PLOT_SECONDS or state not in ACTIVE))
+        if plots_due:
             frames = dict(loss_plot=view.loss_frame(), parts_plot=view.parts_frame(), kl_plot=view.kl_frame(), lr_plot=view.lr_frame())
             out.update({name: _plot_value(frame) for name, frame in frames.items()})
-        if force or changes.epochs or (changes.steps and time.time() - page.step_plot_sent_at > STEP_PLOT_SECONDS):
+            page.plots_sent_at, page.epoch_plots_stale = now, False
+        if plots_due or (changes.steps and now - page.step_plot_sent_at > STEP_PLOT_SECONDS):
             out["step_plot"] = _plot_value(view.step_frame())
-            page.step_plot_sent_at = time.time()
+            page.step_plot_sent_at = now
         if force or changes.warnings:
             out["warnings"] = view.warnings_markdown()
         if page.saves_before_request is not None and len(view.manual_checkpoints) > page.saves_before_request:
@@ -322,7 +330,7 @@ class Controller:
                 out["resume_info"] = page.last_resume_info = resume_info
             out.update(self._buttons(page, force, state))
             runs_key = (view.run_id, state, len(view.epochs))
-            if force or runs_key != page.last_runs_key:
+            if force or (runs_key != page.last_runs_key and (plots_due or runs_key[:2] != page.last_runs_key[:2])):
                 out["runs"] = runs_table(self._workspace(page), self.manager)
                 page.last_runs_key = runs_key
             if state != page.last_phase and page.last_phase in ACTIVE:

@@ -39,6 +39,8 @@ class PageState:
     last_runs_key: tuple = ()
     timer_active: bool = False
     step_plot_sent_at: float = 0.0
+    plots_sent_at: float = 0.0
+    epoch_plots_stale: bool = False  # new epochs arrived that the plots do not show yet
     notice: str = ""  # one-off message shown in the status line (resume summary, cancel)
     saves_before_request: int | None = None  # manual checkpoints seen when "Save now" was pressed
     # One handler at a time per page: a refresh must not read the run while Start replaces it.
