@@ -49,6 +49,8 @@ from sda.training.monitor import TrainingMonitor
 
 __all__ = ["train", "train_epoch", "validate_epoch"]
 
+EARLY_PREVIEW_SECONDS = 4.0  # first preview this soon after training starts, even mid-epoch
+
 
 def check_compatible(state: dict, architecture: dict, spec_config: SpectrogramConfig, source: Path) -> None:
     """Refuse a checkpoint whose model shape or spectrogram differs from this run's."""
@@ -231,7 +233,8 @@ class TrainingSession:
             kl_weight = get_kl_weight(epoch, config.max_epochs, config.kl_warmup_fraction, config.kl_weight_max)
             loader.set_epoch(epoch)
             context = StepContext(epoch + 1, total_steps, kl_weight, config.free_bits, config.regularization.gradient_clip_norm,
-                                  self.dtype, config.seed, step=self.step, callback=self.emit, should_pause=self.save_event.is_set)
+                                  self.dtype, config.seed, step=self.step, callback=self.emit,
+                                  should_pause=lambda: self.save_event.is_set() or self._early_preview_due(loop_start))
             while True:
                 result = train_epoch(self.model, loader, self.optimizer, self.spectrogram, kl_weight, device,
                                      config.regularization.gradient_clip_norm, callback=self.emit, cancel_event=self.cancel_event,
@@ -242,8 +245,11 @@ class TrainingSession:
                 if self.cancel_event.is_set():
                     cancelled = True
                     break
-                self.save_event.clear()
-                self._save(epoch, "manual", None, result["train_loss"])
+                if self._early_preview_due(loop_start):
+                    self._previews(0)  # "epoch 0": heard before the first epoch ends
+                if self.save_event.is_set():
+                    self.save_event.clear()
+                    self._save(epoch, "manual", None, result["train_loss"])
             if cancelled:
                 self._save(epoch, "cancel", None, result["train_loss"])
                 break
@@ -280,6 +286,10 @@ class TrainingSession:
                 self._save(number, "cancel", val["val_loss"], result["train_loss"])
                 break
         return self._finish(cancelled, train_seconds)
+
+    def _early_preview_due(self, loop_start: float) -> bool:
+        """A long first epoch (a large dataset) gets a preview after a few seconds, not at its end."""
+        return not self.history.previews and time.time() - loop_start > EARLY_PREVIEW_SECONDS
 
     def _previews(self, epoch: int) -> None:
         previews_dir = self.output_dir / rundir.PREVIEW_DIR
