@@ -688,3 +688,24 @@ def test_posterior_collapse_warning_below_half_a_nat():
     assert "0.30" in message and "latent" in message
     nan_warn = monitor.check(_epoch(3, 1.0, 1.0, kl=2.0, skipped=2), warmup_over=False)
     assert _kinds(nan_warn) == ["nan_skipped"] and "2 step" in nan_warn[0].message
+
+
+def test_a_long_first_epoch_still_gives_an_early_preview_without_changing_training(shared_sound_folder, tmp_path, monkeypatch):
+    """A large dataset's first epoch can take minutes: the user hears a preview after a few seconds anyway,
+    and pausing for it changes nothing in what the model learns."""
+    import sda.training.loop as loop
+
+    config = make_tiny_config(max_epochs=2, batch_size=1, precision="fp32", preview_interval=10)
+    _, plain = run_training(config, shared_sound_folder, tmp_path / "plain")
+
+    monkeypatch.setattr(loop, "EARLY_PREVIEW_SECONDS", 0.0)  # due at the first step: "long" for this tiny set
+    _, early = run_training(make_tiny_config(max_epochs=2, batch_size=1, precision="fp32", preview_interval=10),
+                         shared_sound_folder, tmp_path / "early")
+    previews = of_type(early, PreviewEvent)
+    assert previews and previews[0].epoch == 0, "the first preview comes before epoch 1 ends"
+    assert Path(previews[0].audio_path).is_file()
+    first_epoch_end = next(i for i, e in enumerate(early) if isinstance(e, EpochMetrics))
+    assert early.index(previews[0]) < first_epoch_end
+    assert not [e for e in of_type(plain, PreviewEvent) if e.epoch == 0], "no early preview when the epoch is short"
+    losses = lambda events: [(e.train_loss, e.val_loss) for e in of_type(events, EpochMetrics)]  # noqa: E731
+    assert losses(early) == losses(plain)
