@@ -26,15 +26,16 @@ def _print_issues(dataset) -> None:
         print(f"  skipped {issue.path}: {issue.reason}")
 
 
-def _decode(inputs, label: str):
+def _decode(inputs, label: str, list_issues: bool = True):
     def progress(done: int, total: int, name: str) -> None:
         if sys.stdout.isatty():
             print(f"\r\033[KDecoding {done}/{total}: {name}", end="" if done < total else "\n", flush=True)
 
     dataset = decode_dataset(inputs, progress=progress)
     print(f"Dataset: {dataset.file_count} usable files, {dataset.total_duration_s:.1f} s of audio"
-          + (f"; {len(dataset.issues)} skipped:" if dataset.issues else "."))
-    _print_issues(dataset)
+          + (f"; {len(dataset.issues)} skipped" + (":" if list_issues else " (listed below).") if dataset.issues else "."))
+    if list_issues:
+        _print_issues(dataset)
     require_usable(dataset, label)
     return dataset
 
@@ -55,7 +56,8 @@ def cmd_train(args) -> int:
         if not args.data_dir:
             raise DatasetError("Give the folder of sounds to train on: python -m sda train DATA_DIR")
         inputs = [str(Path(args.data_dir).absolute())]
-    dataset = _decode(inputs, str(inputs[0]))
+    # Training itself reports each skipped file (as a warning), so it is not listed twice.
+    dataset = _decode(inputs, str(inputs[0]), list_issues=False)
     if not args.resume:
         config = get_adaptive_config(dataset.file_count, args.preset)
         run_dir = Path(args.out) if args.out else new_run_dir(Path(args.runs_dir))
