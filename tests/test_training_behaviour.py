@@ -651,21 +651,21 @@ def _kinds(warnings):
 
 
 def test_no_overfitting_warning_during_kl_warmup():
-    monitor = TrainingMonitor(make_tiny_config())
+    monitor = TrainingMonitor()
     # Val 50 % above train and getting worse, but the KL weight is still rising.
     for epoch in range(1, 20):
         assert "overfitting" not in _kinds(monitor.check(_epoch(epoch, 1.0, 1.5 + 0.01 * epoch), warmup_over=False))
 
 
 def test_no_overfitting_warning_while_validation_loss_still_falls():
-    monitor = TrainingMonitor(make_tiny_config())
+    monitor = TrainingMonitor()
     for epoch in range(1, 30):
         val = 3.0 - 0.05 * epoch  # a large gap, but the validation loss keeps improving
         assert "overfitting" not in _kinds(monitor.check(_epoch(epoch, 1.0, val), warmup_over=True))
 
 
 def test_overfitting_warning_when_gap_is_large_and_validation_stalls():
-    monitor = TrainingMonitor(make_tiny_config())
+    monitor = TrainingMonitor()
     fired = []
     for epoch in range(1, 12):
         val = 2.0 - 0.1 * epoch if epoch <= 5 else 1.6  # improves, then stalls 50 %+ above train
@@ -674,13 +674,13 @@ def test_overfitting_warning_when_gap_is_large_and_validation_stalls():
     assert over and over[0] == 8, fired  # 3 epochs without a new best (6, 7, 8)
     assert len(over) == 1, "not repeated every epoch"
     # A small gap never warns, however long the plateau.
-    calm = TrainingMonitor(make_tiny_config())
+    calm = TrainingMonitor()
     for epoch in range(1, 15):
         assert "overfitting" not in _kinds(calm.check(_epoch(epoch, 1.0, 1.1), warmup_over=True))
 
 
 def test_posterior_collapse_warning_below_half_a_nat():
-    monitor = TrainingMonitor(make_tiny_config())
+    monitor = TrainingMonitor()
     assert "posterior_collapse" not in _kinds(monitor.check(_epoch(1, 1.0, 1.0, kl=0.6), warmup_over=False))
     warnings = monitor.check(_epoch(2, 1.0, 1.0, kl=0.3), warmup_over=False)
     assert "posterior_collapse" in _kinds(warnings)

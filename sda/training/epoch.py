@@ -53,17 +53,12 @@ class EpochProgress:
 
 @dataclass
 class StepContext:
-    """What a training step needs besides the model and the batch."""
+    """Where a step stands in the run (for seeding and for its StepMetrics), and when to pause."""
 
     epoch: int
     total_steps: int
-    kl_weight: float
-    free_bits: float
-    gradient_clip_norm: float
-    dtype: torch.dtype
     seed: int
     step: int = 0  # global step counter, advanced by train_epoch
-    callback: Callable | None = None
     should_pause: Callable[[], bool] = field(default=lambda: False)
 
 
@@ -93,7 +88,7 @@ def train_epoch(
     again with the same ``progress`` to continue.
     """
     progress = progress or EpochProgress()
-    ctx = context or StepContext(0, len(train_loader), kl_weight, free_bits, gradient_clip_norm, dtype, 0)
+    ctx = context or StepContext(0, len(train_loader), 0)
     model.train()
     interrupted = False
     for batch in train_loader.iter_from(progress.batches_done):

@@ -98,7 +98,7 @@ class TrainingSession:
         self.spec_config = SpectrogramConfig()
         self.history = MetricsHistory()
         self.log: rundir.MetricsLog | None = None
-        self.monitor = TrainingMonitor(config)
+        self.monitor = TrainingMonitor()
         self.last_checkpoint: Path | None = None
 
     # -- events ------------------------------------------------------------
@@ -232,8 +232,7 @@ class TrainingSession:
         for epoch in range(self.start_epoch, config.max_epochs):
             kl_weight = get_kl_weight(epoch, config.max_epochs, config.kl_warmup_fraction, config.kl_weight_max)
             loader.set_epoch(epoch)
-            context = StepContext(epoch + 1, total_steps, kl_weight, config.free_bits, config.regularization.gradient_clip_norm,
-                                  self.dtype, config.seed, step=self.step, callback=self.emit,
+            context = StepContext(epoch + 1, total_steps, config.seed, step=self.step,
                                   should_pause=lambda: self.save_event.is_set() or self._early_preview_due(loop_start))
             while True:
                 result = train_epoch(self.model, loader, self.optimizer, self.spectrogram, kl_weight, device,

@@ -16,7 +16,6 @@ condition lasts, so a console is not flooded.
 
 from __future__ import annotations
 
-from sda.training.config import TrainingConfig
 from sda.training.metrics import EpochMetrics, WarningEvent
 
 OVERFITTING_GAP = 0.2
@@ -24,7 +23,7 @@ COLLAPSE_KL = 0.5
 
 
 class TrainingMonitor:
-    def __init__(self, config: TrainingConfig, patience: int = 3, repeat_every: int = 10) -> None:
+    def __init__(self, patience: int = 3, repeat_every: int = 10) -> None:
         self.patience = patience
         self.repeat_every = repeat_every
         self.best_val = float("inf")
