@@ -7,11 +7,10 @@ import json
 import signal
 import sys
 import time
-import traceback
 from pathlib import Path
 
 from sda.audio.io import write_wav
-from sda.audio.validation import DatasetError, decode_dataset, require_usable
+from sda.audio.validation import DatasetError, DurationLimits, decode_dataset, require_usable
 from sda.console import ConsoleReporter
 from sda.training.checkpoint import load_checkpoint, resolve_checkpoint
 from sda.training.config import TrainingConfig, get_adaptive_config
@@ -19,6 +18,21 @@ from sda.training.device import resolve_device
 from sda.training.rundir import new_run_dir, read_run_info
 from sda.training.runner import USER_ERRORS, TrainingRunner
 
+# On one's own machine longer files are fine; the limits still stop a file that
+# would decode to more audio than memory holds (a small FLAC can hold hours).
+DEFAULT_MAX_FILE_MINUTES = 30.0
+DEFAULT_MAX_TOTAL_MINUTES = 300.0
+
+
+def _limits(args) -> DurationLimits:
+    return DurationLimits.minutes(args.max_file_minutes, args.max_total_minutes)
+
+
+def _limits_hint(dataset, args) -> None:
+    if any(issue.over_limit for issue in dataset.issues):
+        print(f"Some files pass the duration limits ({args.max_file_minutes:g} min per file, "
+              f"{args.max_total_minutes:g} min in all; 0 = no limit): "
+              "raise them with --max-file-minutes / --max-total-minutes to use those files.")
 
 
 def _print_issues(dataset) -> None:
@@ -26,12 +40,12 @@ def _print_issues(dataset) -> None:
         print(f"  skipped {issue.path}: {issue.reason}")
 
 
-def _decode(inputs, label: str, list_issues: bool = True):
+def _decode(inputs, label: str, limits: DurationLimits, list_issues: bool = True):
     def progress(done: int, total: int, name: str) -> None:
         if sys.stdout.isatty():
             print(f"\r\033[KDecoding {done}/{total}: {name}", end="" if done < total else "\n", flush=True)
 
-    dataset = decode_dataset(inputs, progress=progress)
+    dataset = decode_dataset(inputs, progress=progress, limits=limits)
     print(f"Dataset: {dataset.file_count} usable files, {dataset.total_duration_s:.1f} s of audio"
           + (f"; {len(dataset.issues)} skipped" + (":" if list_issues else " (listed below).") if dataset.issues else "."))
     if list_issues:
@@ -57,7 +71,8 @@ def cmd_train(args) -> int:
             raise DatasetError("Give the folder of sounds to train on: python -m sda train DATA_DIR")
         inputs = [str(Path(args.data_dir).absolute())]
     # Training itself reports each skipped file (as a warning), so it is not listed twice.
-    dataset = _decode(inputs, str(inputs[0]), list_issues=False)
+    dataset = _decode(inputs, str(inputs[0]), _limits(args), list_issues=False)
+    _limits_hint(dataset, args)
     if not args.resume:
         config = get_adaptive_config(dataset.file_count, args.preset)
         run_dir = Path(args.out) if args.out else new_run_dir(Path(args.runs_dir))
@@ -94,7 +109,7 @@ def cmd_train(args) -> int:
             print(f"Error: {error}", file=sys.stderr)
             return 2
         # Not a user mistake: show the details so it can be reported.
-        traceback.print_exception(error, file=sys.stderr)
+        print(runner.last_error_details() or f"{type(error).__name__}: {error}", file=sys.stderr, end="")
         return 1
     result = runner.result() or {}
     if result.get("was_cancelled"):
@@ -111,8 +126,9 @@ def cmd_reconstruct(args) -> int:
     loaded = load_model(Path(args.model), args.device)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    dataset = decode_dataset(args.inputs)
+    dataset = decode_dataset(args.inputs, limits=_limits(args))
     _print_issues(dataset)
+    _limits_hint(dataset, args)
     require_usable(dataset, ", ".join(args.inputs))
     for clip in dataset.clips:
         started = time.perf_counter()
@@ -133,6 +149,24 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 0 (no limit) or a positive number of minutes")
+    return value
+
+
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-file-minutes", type=_minutes, default=DEFAULT_MAX_FILE_MINUTES,
+                        help=f"longest sound file to use; longer ones are skipped before decoding "
+                             f"(default {DEFAULT_MAX_FILE_MINUTES:g}; 0 = no limit)")
+    parser.add_argument("--max-total-minutes", type=_minutes, default=DEFAULT_MAX_TOTAL_MINUTES,
+                        help=f"most audio to use in all (default {DEFAULT_MAX_TOTAL_MINUTES:g}; 0 = no limit)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sda", description="Train a small generative audio model on your own sounds.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--runs-dir", default="runs", help="where new run folders go (default: runs)")
     train.add_argument("--resume", help="run folder or checkpoint .pt to continue")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    _add_limit_options(train)
     train.set_defaults(func=cmd_train)
 
     rec = sub.add_parser("reconstruct", help="pass sounds through a trained model")
@@ -152,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("inputs", nargs="+", help="files or folders")
     rec.add_argument("--out", required=True, help="folder for the reconstructed WAVs")
     rec.add_argument("--device", default="auto")
+    _add_limit_options(rec)
     rec.set_defaults(func=cmd_reconstruct)
 
     bench = sub.add_parser("bench", help="measure speed, memory and fidelity; prints one JSON line")

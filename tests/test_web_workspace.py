@@ -258,12 +258,14 @@ def test_dataset_summary_lists_unusable_files_and_the_duration_limit(tmp_path, s
     workspace.add_uploads([*make_sound_files(tmp_path / "s", count=2), broken, note])
 
     report = summarise_dataset(workspace, limited)
-    assert report.check.file_count == 2
+    # The first sound (1.2 s) fills the limit; the second is left out, saying why, before it is decoded.
+    assert report.check.file_count == 1
     issues = dict(report.issues)
     assert "not an audio file" in issues["notes.txt"] and "broken.wav" in issues
-    assert not report.check.ok and "at most 0.02 min" in report.check.problems[0]
+    assert "lasts 1.4 s" in issues["tone_01.wav"] and "1.2 s limit for all files together" in issues["tone_01.wav"]
+    assert report.check.ok, "what fits the limit can be trained on"
     text = report.markdown(limited)
-    assert "2 files" in text and "WAV" in text and "44.1 kHz" in text
+    assert "1 file" in text and "WAV" in text and "44.1 kHz" in text
     assert report.picture is not None and report.picture.is_file()
     cached = json.loads((workspace.dataset_dir() / ".summary.json").read_text())
-    assert cached["summary"]["file_count"] == 2
+    assert cached["summary"]["file_count"] == 1

@@ -1,10 +1,19 @@
 """Audio: decoding and validation, spectrograms, augmentation, fidelity metrics."""
 
-from sda.audio.io import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioLoadError, DecodedClip, load_audio, write_wav
+from sda.audio.io import (
+    AUDIO_EXTENSIONS,
+    SAMPLE_RATE,
+    AudioLoadError,
+    AudioTooLongError,
+    DecodedClip,
+    load_audio,
+    write_wav,
+)
 from sda.audio.spectrogram import AudioSpectrogram, SpectrogramConfig
 from sda.audio.validation import (
     DatasetError,
     DecodedDataset,
+    DurationLimits,
     FileIssue,
     decode_dataset,
     find_audio_files,
@@ -16,10 +25,12 @@ __all__ = [
     "AUDIO_EXTENSIONS",
     "SAMPLE_RATE",
     "AudioLoadError",
+    "AudioTooLongError",
     "AudioSpectrogram",
     "DatasetError",
     "DecodedClip",
     "DecodedDataset",
+    "DurationLimits",
     "FileIssue",
     "SpectrogramConfig",
     "decode_dataset",

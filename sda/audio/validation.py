@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Union
 
-from sda.audio.io import AUDIO_EXTENSIONS, SAMPLE_RATE, AudioLoadError, DecodedClip, load_audio
+from sda.audio.io import (
+    AUDIO_EXTENSIONS,
+    DEFAULT_MAX_FILE_SECONDS,
+    SAMPLE_RATE,
+    AudioLoadError,
+    AudioTooLongError,
+    DecodedClip,
+    format_duration,
+    load_audio,
+)
 
 PathInput = Union[str, os.PathLike]
 SUPPORTED_NAMES = "WAV, FLAC, OGG, AIFF, MP3"
@@ -31,6 +40,7 @@ class FileIssue:
 
     path: str
     reason: str
+    over_limit: bool = False  # usable audio, left out only because it is longer than a duration limit
 
     def __str__(self) -> str:
         return f"{Path(self.path).name}: {self.reason}"
@@ -115,6 +125,35 @@ def resolve_dataset_paths(
     return unique, issues
 
 
+@dataclass(frozen=True)
+class DurationLimits:
+    """The longest audio a dataset decodes: one file, and all files together (None: no limit).
+
+    Both are checked against each file's header before it is decoded, so a
+    small file that would decode to hours of audio costs nothing.
+    """
+
+    max_file_s: float | None = DEFAULT_MAX_FILE_SECONDS
+    max_total_s: float | None = None
+
+    @classmethod
+    def minutes(cls, per_file: float | None, total: float | None) -> "DurationLimits":
+        """Limits given in minutes; None or 0 means no limit."""
+        return cls(per_file * 60 if per_file else None, total * 60 if total else None)
+
+
+NO_LIMITS = DurationLimits(None, None)
+
+
+def _over_total(seconds: float, at_least: bool, limits: DurationLimits, used_s: float) -> str:
+    lasts = ("at least " if at_least else "") + format_duration(seconds)
+    return (
+        f"left out: it lasts {lasts}, and with it the dataset would pass the "
+        f"{format_duration(limits.max_total_s)} limit for all files together "
+        f"({format_duration(used_s)} already used); use fewer or shorter files"
+    )
+
+
 @dataclass
 class DecodedDataset:
     """Decoded clips in file order, plus every file that was left out."""
@@ -161,17 +200,30 @@ def decode_dataset(
     inputs: PathInput | Iterable[PathInput],
     target_sr: int = SAMPLE_RATE,
     progress: Callable[[int, int, str], None] | None = None,
+    limits: DurationLimits = DurationLimits(),
 ) -> DecodedDataset:
     """Decode every audio file in `inputs`; failures become issues, never exceptions.
 
+    Files are taken in order while they fit `limits`: one longer than the
+    per-file limit, or one that would take the dataset past its total, is
+    left out (before decoding, from its header) with a reason that says so.
     `progress(done, total, filename)` is called after each file. Raises only
     DatasetError from path resolution (a path that does not exist).
     """
     paths, issues = resolve_dataset_paths(inputs)
     clips: list[DecodedClip] = []
+    used_s = 0.0
     for done, path in enumerate(paths, start=1):
+        total_left = None if limits.max_total_s is None else max(limits.max_total_s - used_s, 0.0)
+        file_limit = min((x for x in (limits.max_file_s, total_left) if x is not None), default=None)
         try:
-            clips.append(load_audio(path, target_sr))
+            clip = load_audio(path, target_sr, max_seconds=file_limit)
+            clips.append(clip)
+            used_s += clip.duration_s
+        except AudioTooLongError as exc:
+            over_file = limits.max_file_s is not None and exc.seconds > limits.max_file_s
+            reason = str(exc) if over_file or total_left is None else _over_total(exc.seconds, exc.at_least, limits, used_s)
+            issues.append(FileIssue(str(path), reason, over_limit=True))
         except AudioLoadError as exc:
             issues.append(FileIssue(str(path), str(exc)))
         except Exception as exc:  # a decoder bug must cost one file, not the dataset

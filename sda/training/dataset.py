@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 
 from sda.audio.augmentation import AugmentationPipeline, make_variants
 from sda.audio.spectrogram import AudioSpectrogram
-from sda.audio.validation import DecodedDataset, FileIssue, decode_dataset
+from sda.audio.validation import DecodedDataset, DurationLimits, FileIssue, decode_dataset
 from sda.training.config import TrainingConfig
 
 ProgressCallback = Callable[[str, float, str], None]  # (phase, fraction, message)
@@ -162,7 +162,8 @@ class PreparedData:
 
 def prepare_data(file_paths, config: TrainingConfig, spectrogram: AudioSpectrogram,
                  progress: ProgressCallback | None = None, decoded: DecodedDataset | None = None,
-                 normalization: dict | None = None, release_audio: bool | None = None) -> PreparedData:
+                 normalization: dict | None = None, release_audio: bool | None = None,
+                 limits: DurationLimits = DurationLimits()) -> PreparedData:
     """Decode (once), split by file, expand training files, compute log-mels, build both loaders.
 
     ``normalization`` (from a checkpoint) is reused as is; otherwise it is
@@ -170,6 +171,7 @@ def prepare_data(file_paths, config: TrainingConfig, spectrogram: AudioSpectrogr
     clips' audio is dropped once their spectrograms exist (the manifest and
     summary stay). By default that happens only to a dataset decoded here;
     a caller's ``decoded`` is left intact unless it asks for the release.
+    ``limits`` bound how much audio is decoded (files past them are skipped, with a reason).
     """
     if release_audio is None:
         release_audio = decoded is None
@@ -177,7 +179,7 @@ def prepare_data(file_paths, config: TrainingConfig, spectrogram: AudioSpectrogr
         def on_file(done: int, total: int, name: str) -> None:
             if progress:
                 progress("decoding", done / max(total, 1), f"Decoding {done}/{total}: {name}")
-        decoded = decode_dataset(file_paths, progress=on_file)
+        decoded = decode_dataset(file_paths, progress=on_file, limits=limits)
     clips = {str(clip.path): clip for clip in decoded.clips}
     train_files, val_files = split_files(list(clips), config.val_fraction, config.seed)
     chunk_samples = int(round(config.chunk_seconds * spectrogram.config.sample_rate))

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import torch
 
 from sda.audio.spectrogram import AudioSpectrogram, SpectrogramConfig
-from sda.audio.validation import DatasetError, require_usable
+from sda.audio.validation import DatasetError, DurationLimits, require_usable
 from sda.models.losses import get_kl_weight, is_warmup_over
 from sda.models.vae import ConvVAE
 from sda.training import rundir
@@ -75,7 +75,7 @@ class TrainingSession:
     def __init__(self, config: TrainingConfig | None, file_paths, output_dir: Path, device="cpu",
                  callback: Callable[[Any], None] | None = None, cancel_event: threading.Event | None = None,
                  resume_checkpoint: Path | None = None, save_event: threading.Event | None = None, decoded=None,
-                 release_audio: bool | None = None) -> None:
+                 release_audio: bool | None = None, limits: DurationLimits = DurationLimits()) -> None:
         self.output_dir = Path(output_dir)
         self.device = resolve_device(device)
         self.callback = callback
@@ -84,6 +84,7 @@ class TrainingSession:
         self.file_paths = [Path(p).absolute() for p in _as_list(file_paths)]
         self.decoded = decoded
         self.release_audio = release_audio
+        self.limits = limits
         self.resume_state: dict | None = None
         self.resume_path: Path | None = None
         if resume_checkpoint is not None:
@@ -152,7 +153,8 @@ class TrainingSession:
         self.spectrogram = AudioSpectrogram(self.spec_config, self.device)
         normalization = self.resume_state["normalization"] if self.resume_state is not None else None
         self.data = prepare_data(self.file_paths, config, self.spectrogram, progress=self._progress,
-                                 decoded=self.decoded, normalization=normalization, release_audio=self.release_audio)
+                                 decoded=self.decoded, normalization=normalization, release_audio=self.release_audio,
+                                 limits=self.limits)
         source = self.file_paths[0] if len(self.file_paths) == 1 else "the dataset"
         require_usable(self.data.decoded, str(source))
         for issue in self.data.issues:
@@ -329,7 +331,8 @@ def _as_list(paths) -> list:
 
 def train(config: TrainingConfig | None, file_paths, output_dir: Path, device="cpu", callback=None,
           cancel_event: threading.Event | None = None, resume_checkpoint: Path | None = None,
-          save_event: threading.Event | None = None, decoded=None, release_audio: bool | None = None) -> dict:
+          save_event: threading.Event | None = None, decoded=None, release_audio: bool | None = None,
+          limits: DurationLimits = DurationLimits()) -> dict:
     """Train a ConvVAE on ``file_paths`` (files and/or folders), writing a run directory at ``output_dir``.
 
     ``config`` may be None when resuming (the checkpoint's config is used).
@@ -337,14 +340,15 @@ def train(config: TrainingConfig | None, file_paths, output_dir: Path, device="c
     setting ``save_event`` saves a checkpoint and goes on. ``decoded`` is an
     already decoded dataset (then ``file_paths`` only labels it);
     ``release_audio`` lets training drop its audio once the spectrograms
-    exist (default: only when training decoded it). Returns a dict with
+    exist (default: only when training decoded it); ``limits`` bound the
+    audio it decodes (longer files are skipped with a reason). Returns a dict with
     ``model``, ``metrics_history``, ``output_dir``, ``best_checkpoint_path``,
     ``last_checkpoint_path``, ``was_cancelled`` and ``epochs_completed``.
     """
     try:
         session = TrainingSession(config, file_paths, output_dir, device, callback=callback, cancel_event=cancel_event,
                                   resume_checkpoint=resume_checkpoint, save_event=save_event, decoded=decoded,
-                                  release_audio=release_audio)
+                                  release_audio=release_audio, limits=limits)
     except Exception as exc:  # bad settings or checkpoint: say so in run.json too, for a UI that re-attaches later
         if Path(output_dir).is_dir():
             rundir.update_run_info(Path(output_dir), status="failed", error=str(exc) or type(exc).__name__)

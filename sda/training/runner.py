@@ -2,12 +2,19 @@
 
 This is the only thread boundary. The web UI and the CLI are both clients of
 it; events arrive through the callback on the training thread.
+
+A server keeps a runner long after its run ends, so an ended run lets go of
+everything big: its result keeps figures and paths but not the model or the
+spectrogram settings on the device, and an error keeps its message and its
+traceback as text, not the frames that hold the model, optimizer and data.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
+import traceback
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,11 +22,14 @@ from sda.audio.io import AudioLoadError
 from sda.audio.validation import DatasetError
 from sda.training.checkpoint import CheckpointError
 from sda.training.config import ConfigError, TrainingConfig
+from sda.training.dataset import release_free_memory
 from sda.training.device import DeviceError
 from sda.training.loop import train
 
 # Errors whose message is the whole story for a user (they name the file or setting).
 USER_ERRORS = (DatasetError, ConfigError, CheckpointError, DeviceError, AudioLoadError)
+# What train() returns that lives on the training device; a finished run does not keep it.
+_HEAVY_RESULTS = ("model", "spectrogram")
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +41,7 @@ class TrainingRunner:
         self._save_event = threading.Event()
         self._is_running = False
         self._last_error: Exception | None = None
+        self._error_details: str | None = None
         self._result: dict | None = None
         self._lock = threading.Lock()
 
@@ -59,6 +70,7 @@ class TrainingRunner:
             self._cancel_event.clear()
             self._save_event.clear()
             self._last_error = None
+            self._error_details = None
             self._result = None
             self._is_running = True
             self._thread = threading.Thread(
@@ -71,16 +83,24 @@ class TrainingRunner:
 
     def _run_training(self, config, file_paths, output_dir, device, callback, resume, train_options) -> None:
         try:
-            self._result = train(config, file_paths, output_dir, device, callback=callback,
-                                 cancel_event=self._cancel_event, resume_checkpoint=resume,
-                                 save_event=self._save_event, **train_options)
+            result = train(config, file_paths, output_dir, device, callback=callback,
+                           cancel_event=self._cancel_event, resume_checkpoint=resume,
+                           save_event=self._save_event, **train_options)
+            self._result = {key: value for key, value in result.items() if key not in _HEAVY_RESULTS}
+            del result
         except USER_ERRORS as exc:  # a clear message for the user; no traceback to log
+            self._error_details = _forget_frames(exc)
             self._last_error = exc
             log.info("Training stopped: %s", exc)
         except Exception as exc:  # kept for the client to show; the thread must not die silently
+            self._error_details = _forget_frames(exc)
             self._last_error = exc
-            log.exception("Training failed")
+            # Logged as text: a log record holding the traceback would keep its frames alive.
+            log.error("Training failed\n%s", self._error_details.rstrip())
         finally:
+            train_options.clear()  # a caller's decoded dataset
+            gc.collect()  # the model and optimizer sit in reference cycles (modules, hooks)
+            release_free_memory()
             self._is_running = False
 
     def cancel(self) -> None:
@@ -96,7 +116,12 @@ class TrainingRunner:
         return self._is_running
 
     def last_error(self) -> Exception | None:
+        """Why the last run failed (None if it did not); it holds no traceback frames."""
         return self._last_error
+
+    def last_error_details(self) -> str | None:
+        """The last error's traceback as text, for a report of something that is not the user's mistake."""
+        return self._error_details
 
     def result(self) -> dict | None:
         return self._result
@@ -108,3 +133,17 @@ class TrainingRunner:
             return True
         thread.join(timeout)
         return not thread.is_alive()
+
+
+def _forget_frames(error: BaseException) -> str:
+    """Format `error` with its traceback, then drop the frames (and everything they hold) from its chain."""
+    text = "".join(traceback.format_exception(error))
+    pending, seen = [error], set()
+    while pending:
+        exc = pending.pop()
+        if exc is None or id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        exc.__traceback__ = None
+        pending += [exc.__cause__, exc.__context__]
+    return text

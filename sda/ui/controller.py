@@ -175,7 +175,8 @@ class Controller:
         except ConfigError as exc:
             return {"settings_msg": f"❌ {exc}"}
         run_dir = new_run_dir(workspace.runs)
-        self.manager.submit(TrainingJob(run_dir, workspace.id, config, workspace.dataset_files()))
+        self.manager.submit(TrainingJob(run_dir, workspace.id, config, workspace.dataset_files(),
+                                        limits=self.settings.duration_limits()))
         out = self._attach(page, run_dir)
         out["settings_msg"] = ""
         return out
@@ -222,7 +223,8 @@ class Controller:
                 "settings_msg": f"This run has done all its {max_epochs} epochs. To train it further, "
                 "set Epochs (Advanced) higher, then press Resume."
             }
-        self.manager.submit(TrainingJob(view.run_dir, workspace.id, config, files, checkpoint))
+        self.manager.submit(TrainingJob(view.run_dir, workspace.id, config, files, checkpoint,
+                                        limits=self.settings.duration_limits()))
         page.notice = f"Resumed from {checkpoint_text(checkpoint)}."
         out = self.refresh(page, force=True)
         out["settings_msg"] = ""
@@ -391,7 +393,7 @@ class Controller:
         paths = _paths(files)[: self.settings.max_files]
         if not paths:
             return {"file_count": 0, "total_duration_s": 0.0, "formats": {}, "sample_rates": {}, "channels": {}, "issues": []}
-        summary = decode_dataset(paths).summary()
+        summary = decode_dataset(paths, limits=self.settings.duration_limits()).summary()
         # Only the file name: server paths are nobody's business (and a "path" key reads as a file to clients).
         summary["issues"] = [{"file": Path(i["path"]).name, "reason": i["reason"]} for i in summary["issues"]]
         return json.loads(json.dumps(summary))  # JSON keys are text (sample rates are numbers here)

@@ -70,8 +70,8 @@ def _channels(n: int) -> str:
     return {1: "mono", 2: "stereo"}.get(n, f"{n} channels")
 
 
-def _cache_key(files: list[Path]) -> str:
-    digest = hashlib.sha256()
+def _cache_key(files: list[Path], settings: AppSettings) -> str:
+    digest = hashlib.sha256(repr(settings.duration_limits()).encode())  # other limits, other files left out
     for path in files:
         stat = path.stat()
         digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
@@ -86,12 +86,12 @@ def summarise_dataset(
     """Decode (or read from cache) the current dataset and check it against the limits."""
     directory = workspace.dataset_dir()
     files = workspace.dataset_files()
-    key = _cache_key(files)
+    key = _cache_key(files, settings)
     cached = _read_cache(directory / _CACHE, key)
     if cached is not None:
         summary = cached
     else:
-        decoded = decode_dataset(files, progress=progress) if files else None
+        decoded = decode_dataset(files, progress=progress, limits=settings.duration_limits()) if files else None
         summary = decoded.summary() if decoded else {"file_count": 0, "total_duration_s": 0.0, "issues": []}
         picture = dataset_picture(decoded.clips) if decoded else None
         (directory / _PICTURE).unlink(missing_ok=True)

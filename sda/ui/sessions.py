@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from sda.audio.validation import DurationLimits
 from sda.training.config import TrainingConfig
 
 _PUMP_SECONDS = 0.5
@@ -31,6 +32,7 @@ class TrainingJob:
     config: TrainingConfig | None
     file_paths: list[Path]
     checkpoint_path: Path | None = None
+    limits: DurationLimits | None = None  # how much audio it may decode (None: the engine's default)
 
 
 def _default_runner():
@@ -174,11 +176,12 @@ class TrainingManager:
             job = self._queue.pop(0)
             runner = self._runner_factory()
             self._runners[job.run_dir] = runner
+            options = {} if job.limits is None else {"limits": job.limits}
             try:
                 if job.checkpoint_path is None:
-                    runner.start(job.config, job.file_paths, job.run_dir, self.device)
+                    runner.start(job.config, job.file_paths, job.run_dir, self.device, **options)
                 else:
-                    runner.resume(job.config, job.file_paths, job.run_dir, self.device, job.checkpoint_path)
+                    runner.resume(job.config, job.file_paths, job.run_dir, self.device, job.checkpoint_path, **options)
             except Exception as exc:  # ConfigError, DatasetError, ...: shown on the page
                 self._errors[job.run_dir] = str(exc) or type(exc).__name__
 

@@ -8,6 +8,7 @@ their own machine and an environment variable to change it:
   SDA_MAX_FILES                 most audio files in one dataset (500)
   SDA_MAX_UPLOAD_MB             most bytes in one dataset (2000)
   SDA_MAX_TOTAL_MINUTES         longest total audio one dataset may train on (120)
+  SDA_MAX_FILE_MINUTES          longest single sound file; longer ones are refused before decoding (10)
   SDA_MAX_CONCURRENT_TRAININGS  trainings at once on this server (1 on CPU, 2 on a GPU)
   SDA_WORKSPACE_TTL_DAYS        delete workspaces untouched this long and not training (7; 0 = never)
   SDA_BROWSER_SECRET            key for the workspace id kept in the browser (default: made once, kept in SDA_DATA_ROOT)
@@ -21,6 +22,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from sda.audio.validation import DurationLimits
 
 
 def _env_number(name: str, default: float, cast=float):
@@ -45,6 +48,7 @@ class AppSettings:
     max_file_mb: float = 200.0  # one uploaded file (or one file inside a zip)
     max_files: int = 500  # audio files in one workspace dataset
     max_total_minutes: float = 120.0  # decoded duration of one dataset
+    max_file_minutes: float = 10.0  # decoded duration of one file
     max_upload_mb: float = 2000.0  # all files of one dataset on disk
     max_concurrent_trainings: int | None = None  # None: 1 on CPU, 2 on a GPU
     workspace_ttl_days: float = 7.0  # 0 keeps workspaces forever
@@ -62,6 +66,10 @@ class AppSettings:
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
 
+    def duration_limits(self) -> DurationLimits:
+        """How much audio a dataset may decode: checked on each file's header before decoding."""
+        return DurationLimits.minutes(self.max_file_minutes, self.max_total_minutes)
+
     @classmethod
     def from_env(cls) -> "AppSettings":
         """Read the SDA_* variables listed above; unset ones keep their defaults."""
@@ -71,6 +79,7 @@ class AppSettings:
             max_file_mb=_env_number("SDA_MAX_FILE_MB", cls.max_file_mb),
             max_files=_env_number("SDA_MAX_FILES", cls.max_files, int),
             max_total_minutes=_env_number("SDA_MAX_TOTAL_MINUTES", cls.max_total_minutes),
+            max_file_minutes=_env_number("SDA_MAX_FILE_MINUTES", cls.max_file_minutes),
             max_upload_mb=_env_number("SDA_MAX_UPLOAD_MB", cls.max_upload_mb),
             max_concurrent_trainings=_env_number("SDA_MAX_CONCURRENT_TRAININGS", 1, int) if cap else None,
             workspace_ttl_days=_env_number("SDA_WORKSPACE_TTL_DAYS", cls.workspace_ttl_days),

@@ -163,7 +163,7 @@ class Workspace:
     def _add_zip(self, path: Path, target: Path, limits: "_Budget", report: IngestReport) -> None:
         try:
             archive = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError):
+        except Exception:  # BadZipFile, or a central directory so broken it trips the parser
             report.rejected.append((path.name, "not a readable zip file"))
             return
         with archive:
@@ -174,12 +174,13 @@ class Workspace:
                 if entry.filename.lower().endswith(".zip"):
                     report.rejected.append((label, "a zip inside a zip is not opened; unzip it first"))
                     continue
+                # A damaged entry costs that entry only: the rest of the zip, and the
+                # other files of the upload, are still added (its partial copy is removed).
                 try:
                     with archive.open(entry) as source:
                         self._add_one(entry.filename, entry.file_size, source, target, limits, report, label)
-                except (RuntimeError, zipfile.BadZipFile, NotImplementedError, OSError) as exc:
-                    reason = "encrypted" if "encrypted" in str(exc).lower() else "damaged or unsupported"
-                    report.rejected.append((label, f"could not be read from the zip ({reason})"))
+                except Exception as exc:  # BadZipFile (CRC), zlib.error, EOFError, RuntimeError, ...
+                    report.rejected.append((label, f"could not be read from the zip ({_zip_entry_problem(exc)})"))
 
     def _add_one(self, name, size, source, target: Path, limits: "_Budget", report: IngestReport, label=None) -> None:
         label = label or str(name)
@@ -273,18 +274,40 @@ def _unique_path(directory: Path, name: str) -> Path:
 
 
 def _copy_capped(source, destination: Path, cap: int) -> int | None:
-    """Copy at most ``cap`` bytes; None (and nothing left behind) if there was more."""
+    """Copy at most ``cap`` bytes; None (and nothing left behind) if there was more.
+
+    If reading fails part way (a zip entry's CRC is only checked at its end,
+    a broken deflate stream stops mid-file), the partial copy is removed and
+    the error goes on to the caller: no half file is ever left to train on.
+    """
     written = 0
-    with open(destination, "xb") as out:
-        while chunk := source.read(_COPY_CHUNK):
-            written += len(chunk)
-            if written > cap:  # a zip entry may declare less than it holds
-                break
-            out.write(chunk)
+    out = open(destination, "xb")
+    try:
+        with out:
+            while chunk := source.read(_COPY_CHUNK):
+                written += len(chunk)
+                if written > cap:  # a zip entry may declare less than it holds
+                    break
+                out.write(chunk)
+    except BaseException:
+        destination.unlink(missing_ok=True)
+        raise
     if written > cap:
         destination.unlink(missing_ok=True)
         return None
     return written
+
+
+def _zip_entry_problem(exc: Exception) -> str:
+    """Why a zip entry could not be read, in words a user can act on."""
+    text = str(exc).lower()
+    if "encrypted" in text or "password" in text:
+        return "encrypted; zip it again without a password"
+    if isinstance(exc, NotImplementedError):
+        return "compressed with a method that cannot be read here; zip it again with standard settings"
+    if "crc" in text:
+        return "damaged: its data does not match its checksum; zip it again from the original file"
+    return "damaged: its compressed data is broken; zip it again from the original file"
 
 
 def _write_json(path: Path, data) -> None:
