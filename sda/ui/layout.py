@@ -17,6 +17,7 @@ from sda.ui import frontend
 from sda.ui.config_form import ADVANCED_FIELDS, PRESET_CHOICES
 from sda.ui.page_state import PageState
 from sda.ui.run_status import RUN_COLUMNS
+from sda.ui.serving import blocked_paths
 from sda.ui.settings import AppSettings
 from sda.ui.train_live import BUTTONS, PLOTS
 from sda.ui.train_page import TrainPage
@@ -182,8 +183,14 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
 
 
 def launch_options(settings: AppSettings) -> dict:
-    """Arguments for ``demo.launch``: page assets and upload limits (host and port come from GRADIO_SERVER_*)."""
+    """Arguments for ``demo.launch``: page assets, upload limits, what Gradio may serve.
+
+    Host and port come from GRADIO_SERVER_*. Files reach the browser only
+    through ``serving.servable``; the data root is blocked so that nothing
+    else of it can.
+    """
     return dict(
+        blocked_paths=blocked_paths(settings),
         css=frontend.CSS,
         head=frontend.HEAD,
         max_file_size=settings.max_file_bytes,

@@ -81,7 +81,7 @@ class DatasetHandlers:
     def outputs(self, page: PageState, report: DatasetReport, preset: str) -> dict:
         """The dataset panel for ``report`` (and the preset hints that depend on it)."""
         page.dataset = report.check
-        picture = servable(report.picture) if report.picture else None
+        picture = servable(report.picture, name="dataset.png") if report.picture else None
         return {
             "dataset_summary": report.markdown(self.settings),
             "dataset_picture": gr.update(value=picture, visible=picture is not None),

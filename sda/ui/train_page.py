@@ -15,7 +15,6 @@ from pathlib import Path
 
 from sda.ui.dataset_summary import summarise_dataset
 from sda.ui.page_state import PageState
-from sda.ui.serving import forget_old_copies
 from sda.ui.sessions import TrainingManager
 from sda.ui.settings import AppSettings
 from sda.ui.train_dataset import DEMO_DIR, DatasetHandlers
@@ -60,4 +59,3 @@ class TrainPage:
                 return
             self._last_cleanup = time.time()
         cleanup_workspaces(self.settings, self.manager.is_workspace_busy)
-        forget_old_copies()

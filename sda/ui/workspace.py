@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Callable, Iterable
 
+from sda.atomic import atomic_write_json
 from sda.audio.io import AUDIO_EXTENSIONS
 from sda.audio.validation import SUPPORTED_NAMES
 from sda.training.rundir import RunSummary, list_runs, read_run_info
@@ -35,7 +36,7 @@ _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 _REJECTED_FILE = ".rejected.json"  # hidden: dataset scans skip it
 _SEEN_FILE = ".last_seen"
-_MAX_NAME = 120
+_MAX_NAME_BYTES = 120  # file systems limit names in bytes (255), and an emoji is 4 of them
 _COPY_CHUNK = 1 << 20
 
 
@@ -58,10 +59,15 @@ def safe_file_name(name: str) -> str | None:
     base = _UNSAFE_CHARS.sub("_", base).strip().rstrip(".")
     if not base or base.startswith(".") or base in ("..", "."):
         return None
-    if len(base) > _MAX_NAME:
-        suffix = Path(base).suffix[:16]
-        base = base[: _MAX_NAME - len(suffix)] + suffix
+    if len(base.encode("utf-8")) > _MAX_NAME_BYTES:
+        suffix = _clip_bytes(Path(base).suffix, 16)
+        base = _clip_bytes(base[: len(base) - len(Path(base).suffix)], _MAX_NAME_BYTES - len(suffix.encode("utf-8"))).rstrip(" .") + suffix
     return base
+
+
+def _clip_bytes(text: str, limit: int) -> str:
+    """The longest start of ``text`` that is at most ``limit`` bytes in UTF-8 (never half a character)."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
 
 
 @dataclass
@@ -156,7 +162,7 @@ class Workspace:
             else:
                 with open(path, "rb") as source:
                     self._add_one(path.name, path.stat().st_size, source, target, limits, report)
-        _write_json(target / _REJECTED_FILE, self.rejected() + report.rejected)
+        atomic_write_json(target / _REJECTED_FILE, self.rejected() + report.rejected)
         self.touch()
         return report
 
@@ -287,10 +293,6 @@ def _copy_capped(source, destination: Path, cap: int) -> int | None:
     return written
 
 
-def _write_json(path: Path, data) -> None:
-    path.write_text(json.dumps(data), "utf-8")
-
-
 def cleanup_workspaces(settings: AppSettings, is_busy: Callable[[str], bool], now: float | None = None) -> list[str]:
     """Delete workspaces untouched for ``workspace_ttl_days`` that are not training; return their ids."""
     if settings.workspace_ttl_days <= 0 or not settings.workspaces_root.is_dir():
@@ -308,20 +310,32 @@ def cleanup_workspaces(settings: AppSettings, is_busy: Callable[[str], bool], no
     return removed
 
 
+def secret_path(settings: AppSettings) -> Path:
+    """Where the browser secret is kept (when SDA_BROWSER_SECRET does not give it)."""
+    return settings.data_root / ".sda-browser-secret"
+
+
 def browser_secret(settings: AppSettings) -> str:
     """The key the browser's copy of the workspace id is stored under; stable across restarts.
 
     A new key at each start would make every browser forget its workspace
-    when the server restarts. SDA_BROWSER_SECRET wins if set.
+    when the server restarts. SDA_BROWSER_SECRET wins if set. The file is
+    created readable by its owner only from its first byte (no window in
+    which another user of the machine could read it).
     """
     if os.environ.get("SDA_BROWSER_SECRET"):
         return os.environ["SDA_BROWSER_SECRET"]
-    path = settings.data_root / ".sda-browser-secret"
+    path = secret_path(settings)
     try:
         return path.read_text("utf-8").strip()
     except OSError:
-        settings.data_root.mkdir(parents=True, exist_ok=True)
-        secret = secrets.token_hex(16)
-        path.write_text(secret, "utf-8")
-        path.chmod(0o600)
-        return secret
+        pass
+    settings.data_root.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(16)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text("utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret)
+    return secret
