@@ -53,7 +53,7 @@ class DatasetReport:
         if self.issues:
             text += f"\n\n{len(self.issues)} file{'s' if len(self.issues) != 1 else ''} cannot be used (see the table)."
         for problem in self.check.problems:
-            text += f"\n\n❌ {problem}"
+            text += f"\n\n**Problem:** {problem}"
         return text
 
 

@@ -16,6 +16,7 @@ from sda.audio.io import AUDIO_EXTENSIONS
 from sda.ui import frontend
 from sda.ui.config_form import ADVANCED_FIELDS, PRESET_CHOICES
 from sda.ui.page_state import PageState
+from sda.ui.public_text import public_value
 from sda.ui.run_status import RUN_COLUMNS
 from sda.ui.serving import blocked_paths
 from sda.ui.settings import AppSettings
@@ -65,7 +66,7 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
                     page.lock.release()
             else:
                 result = {}
-            values = tuple(result.get(name, gr.skip()) for name in names)
+            values = tuple(_shown(c[name], result[name]) if name in result else gr.skip() for name in names)
             return values[0] if len(values) == 1 else values
 
         # Progress shows on the dataset summary only (decoding can take a while); refreshes stay quiet.
@@ -180,6 +181,15 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
 
     demo.queue(default_concurrency_limit=8)
     return demo
+
+
+# Components whose values are text a user reads: no server path or workspace id may reach them.
+_TEXT_COMPONENTS = (gr.Markdown, gr.Textbox, gr.Dataframe, gr.HTML, gr.JSON)
+
+
+def _shown(component, value):
+    """A handler's value as the browser may see it (see public_text.py)."""
+    return public_value(value) if isinstance(component, _TEXT_COMPONENTS) else value
 
 
 def launch_options(settings: AppSettings) -> dict:

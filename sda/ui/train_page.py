@@ -30,9 +30,9 @@ class TrainPage:
 
     def __init__(self, settings: AppSettings, manager: TrainingManager | None = None, demo_dir: Path = DEMO_DIR) -> None:
         self.settings = settings
-        self.manager = manager or TrainingManager(settings.max_concurrent_trainings)
+        self.manager = manager or TrainingManager(settings.max_concurrent_trainings, max_queue=settings.max_queue)
         self.live = LiveRun(settings, self.manager)
-        self.dataset = DatasetHandlers(settings, self.live, demo_dir)
+        self.dataset = DatasetHandlers(settings, self.manager, self.live, demo_dir)
         self.runs = RunHandlers(settings, self.manager, self.live)
         self._last_cleanup = 0.0
         self._cleanup_lock = threading.Lock()

@@ -129,26 +129,30 @@ class Workspace:
         except (OSError, ValueError):
             return []
 
-    def clear_dataset(self) -> None:
-        """Start an empty dataset; the old files stay while a run still needs them."""
-        current = self.dataset_dir()
-        if not self._used_by_a_run(current):
+    def clear_dataset(self, in_use: Iterable[Path] = ()) -> str:
+        """Start an empty dataset. Returns what became of the old files:
+
+        "deleted"; "in use" (kept: ``in_use`` are the files of runs waiting
+        or training, which no run.json lists yet); or "kept" (past runs
+        keep the files they trained on, so that they can be resumed).
+        """
+        current = self.dataset_dir().resolve()
+        inside = lambda files: any(Path(f).resolve().is_relative_to(current) for f in files)  # noqa: E731
+        if inside(in_use):
+            outcome = "in use"
+        elif inside(f for run in self.list_runs() for f in _run_file_paths(run.run_dir)):
+            outcome = "kept"
+        else:
+            outcome = "deleted"
             shutil.rmtree(current, ignore_errors=True)
         self.new_dataset_dir()
+        return outcome
 
-    def use_demo(self, demo_dir: Path) -> IngestReport:
+    def use_demo(self, demo_dir: Path, in_use: Iterable[Path] = ()) -> IngestReport:
         """Make the bundled demo sounds the dataset (replacing the current one)."""
-        self.clear_dataset()
+        self.clear_dataset(in_use)
         files = sorted(p for p in Path(demo_dir).iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith("."))
         return self.add_uploads(files)
-
-    def _used_by_a_run(self, dataset: Path) -> bool:
-        prefix = str(dataset.resolve()) + "/"
-        for summary in self.list_runs():
-            files = _run_file_paths(summary.run_dir)
-            if any(str(Path(f).resolve()).startswith(prefix) for f in files):
-                return True
-        return False
 
     def add_uploads(self, paths: Iterable[str | Path]) -> IngestReport:
         """Copy uploaded files (and the audio inside uploaded zips) into the dataset."""
@@ -200,7 +204,7 @@ class Workspace:
         if destination.resolve().parent != target.resolve():  # defence in depth
             report.rejected.append((label, "its name is not allowed"))
             return
-        cap = min(self.settings.max_file_bytes, limits.bytes_left)
+        cap = limits.room
         written = _copy_capped(source, destination, cap)
         if written is None:  # it held more than it declared (a zip entry can lie)
             report.rejected.append((label, limits.refusal(safe, cap + 1) or limits.too_big(None)))
@@ -241,11 +245,14 @@ class _Budget:
     bytes_left: int
     settings: AppSettings
 
+    disk_left: int | None = None  # all workspaces together (SDA_MAX_DISK_GB); None: no cap
+
     @classmethod
     def of(cls, directory: Path, settings: AppSettings) -> "_Budget":
         files = [p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")]
         used = sum(p.stat().st_size for p in files)
-        return cls(settings.max_files - len(files), settings.max_upload_bytes - used, settings)
+        disk_left = None if settings.max_disk_bytes is None else settings.max_disk_bytes - disk_used(settings)
+        return cls(settings.max_files - len(files), settings.max_upload_bytes - used, settings, disk_left)
 
     def too_big(self, size: int | None) -> str:
         shown = f"{size / 1e6:.0f} MB; " if size else ""
@@ -261,11 +268,51 @@ class _Budget:
             return f"the dataset already has {self.settings.max_files} files, the most one dataset can hold"
         if size > self.bytes_left:
             return f"the dataset would pass {self.settings.max_upload_mb:g} MB in total"
+        if self.disk_left is not None and size > self.disk_left:
+            return disk_full_message(self.settings)
         return None
+
+    @property
+    def room(self) -> int:
+        """Most bytes the next file may have."""
+        return min(self.settings.max_file_bytes, self.bytes_left, self.bytes_left if self.disk_left is None else self.disk_left)
 
     def take(self, size: int) -> None:
         self.files_left -= 1
         self.bytes_left -= size
+        if self.disk_left is not None:
+            self.disk_left -= size
+
+
+def disk_full_message(settings: AppSettings) -> str:
+    return (
+        f"this server's storage for everyone's sounds and runs is full (at most {settings.max_disk_gb:g} GB); "
+        "try again later, or delete old runs by clearing your data"
+    )
+
+
+def disk_used(settings: AppSettings) -> int:
+    """Bytes used by all workspaces together."""
+    total = 0
+    stack = [settings.workspaces_root]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_size
+            except OSError:
+                continue
+    return total
+
+
+def over_disk_quota(settings: AppSettings) -> bool:
+    return settings.max_disk_bytes is not None and disk_used(settings) >= settings.max_disk_bytes
 
 
 def _unique_path(directory: Path, name: str) -> Path:
