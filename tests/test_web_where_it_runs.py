@@ -162,6 +162,7 @@ def _main_flow(page, *, start_timeout: float) -> str:
     page.click("#cancel-btn")
     wait_text(page, "#status", "was cancelled", timeout=120)
     _model_downloads(page)
+    _no_missing_glyphs(page, "body")
     return run_id
 
 

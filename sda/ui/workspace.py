@@ -326,18 +326,33 @@ def _unique_path(directory: Path, name: str) -> Path:
 
 
 def _copy_capped(source, destination: Path, cap: int) -> int | None:
-    """Copy at most ``cap`` bytes; None (and nothing left behind) if there was more."""
+    """Copy at most ``cap`` bytes; None (and nothing left behind) if there was more.
+
+    The copy is written under a hidden name (dataset scans skip it) and
+    appears under ``destination`` only when complete: a failed read or a
+    crash never leaves half a sound in the dataset. Linking, not renaming,
+    so that a file another upload put there meanwhile is never replaced.
+    """
+    partial = destination.with_name(f".{destination.name}.part")
     written = 0
-    with open(destination, "xb") as out:
-        while chunk := source.read(_COPY_CHUNK):
-            written += len(chunk)
-            if written > cap:  # a zip entry may declare less than it holds
-                break
-            out.write(chunk)
-    if written > cap:
-        destination.unlink(missing_ok=True)
-        return None
-    return written
+    try:
+        with open(partial, "wb") as out:
+            while chunk := source.read(_COPY_CHUNK):
+                written += len(chunk)
+                if written > cap:  # a zip entry may declare less than it holds
+                    return None
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(partial, destination)
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links
+            os.replace(partial, destination)
+        return written
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def cleanup_workspaces(settings: AppSettings, is_busy: Callable[[str], bool], now: float | None = None) -> list[str]:
