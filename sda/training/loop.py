@@ -298,6 +298,20 @@ class TrainingSession:
         for path in generate_reconstruction_preview(self.model, self.spectrogram, self.recon_examples, previews_dir, epoch, self.device):
             self.emit(PreviewEvent(epoch, str(path), "reconstruction", self.spec_config.sample_rate))
 
+    def _analyse(self, checkpoint: Path | None, epoch: int) -> None:
+        """Find the model's axes and data prior for generation (a failure only costs a warning)."""
+        from sda.generation.after_training import analyse_finished_run  # training -> generation, never back
+
+        if checkpoint is None:
+            return
+        self.emit(StatusEvent("analysing", "Finding the model's axes for generation..."))
+        train_count = len(self.data.train_files)
+        mels = self.data.train_loader.dataset.mels[:train_count] + self.data.val_loader.dataset.mels
+        try:
+            analyse_finished_run(self.output_dir, Path(checkpoint), mels)
+        except Exception as exc:  # the model is still usable; generation analyses again on first use
+            self.emit(WarningEvent(epoch, "analysis_failed", f"Could not analyse the model for generation ({exc})."))
+
     def _finish(self, cancelled: bool, train_seconds: float) -> dict:
         epochs = self.history.epoch_metrics
         last = epochs[-1] if epochs else None
@@ -305,6 +319,7 @@ class TrainingSession:
         done = last.epoch if last else self.start_epoch
         if self.last_checkpoint is None:  # resumed a run that had already finished
             self.last_checkpoint = get_latest_checkpoint(self.output_dir / rundir.CHECKPOINT_DIR)
+        self._analyse(best or self.last_checkpoint, done)
         self.emit(TrainingCompleteEvent(
             final_train_loss=last.train_loss if last else float("nan"), final_val_loss=last.val_loss if last else float("nan"),
             best_val_loss=self.history.best_val_loss, best_checkpoint_path=str(best) if best else None,
