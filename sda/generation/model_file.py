@@ -33,14 +33,15 @@ REQUIRED_KEYS = ("model_architecture", "model_state", "spectrogram_config", "nor
 
 
 def export_model_file(run_or_checkpoint: Path | str, out_path: Path | str, name: str | None = None,
-                      description: str | None = None, overwrite: bool = False) -> Path:
+                      description: str | None = None, overwrite: bool = False, analysis: Analysis | None = None) -> Path:
     """Write MODEL (a run, checkpoint or model file) as one .sdamodel file; return its path.
 
     The suffix .sdamodel is added when missing. An existing file is kept and
-    the new one gets a numbered name unless ``overwrite``.
+    the new one gets a numbered name unless ``overwrite``. ``analysis``
+    replaces the model's own (after ``python -m sda analyse``).
     """
     source = load_source(run_or_checkpoint)
-    analysis = analysis_for(source)
+    analysis = analysis or analysis_for(source)
     out = Path(out_path)
     if out.suffix.lower() != MODEL_FILE_SUFFIX:
         out = out.with_name(out.name + MODEL_FILE_SUFFIX)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import math
 import pickle
+import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,10 +61,14 @@ def weights_id(weights: dict[str, torch.Tensor]) -> str:
 def read_plain_file(path: Path, what: str = "model") -> dict:
     """torch.load with weights_only; GenerationError for anything unreadable, unsafe or not a dict."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's notes on foreign pickles would only repeat the refusal
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise GenerationError(f"'{path}' was refused: it contains objects that are not plain data "
-                              f"({_first_line(exc)}). Only {what} files written by sda can be loaded.") from None
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        detail = f" (it refers to {found.group(1)})" if found else ""
+        raise GenerationError(f"'{path}' was refused: it contains objects that are not plain data{detail}, "
+                              f"which could run code. Only {what} files written by sda can be loaded.") from None
     except Exception as exc:  # not a torch file, truncated, ...
         raise GenerationError(f"'{path}' could not be read as a {what} ({_first_line(exc)}). {_HINT}") from None
     if not isinstance(state, dict):
