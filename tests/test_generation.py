@@ -139,5 +139,6 @@ def test_saved_sound_has_a_sidecar_with_its_settings(gen, tmp_path):
     settings = record["settings"]
     assert settings["seed"] == 9 and settings["seconds"] == 0.8 and settings["evolve"] == 0.2
     assert settings["model_id"] == gen.model_id and settings["axes"] == {gen.axes[0].key: 0.3}
-    again = gen.generate(seconds=settings["seconds"], seed=settings["seed"], axes=settings["axes"], evolve=settings["evolve"])
+    again = gen.generate(seconds=settings["seconds"], seed=settings["seed"], axes=settings["axes"], evolve=settings["evolve"],
+                         quality=settings["quality"])
     assert np.array_equal(again.audio, sound.audio)

@@ -88,7 +88,7 @@ class Generator:
         windows = self._decode(torch.stack(latents).view(count, self.model.latent_dim, self.window))
         mel = crossfade(windows, overlap * stride, frames)
         audio = self._render(mel, samples, seed, quality)
-        return Sound(audio, self.sample_rate, self._settings("generate", seed=seed, seconds=_round(seconds),
+        return Sound(audio, self.sample_rate, self._settings("generate", quality=quality, seed=seed, seconds=_round(seconds),
                                                              evolve=evolve, axes=settings_axes), notes)
 
     @torch.no_grad()
@@ -111,8 +111,7 @@ class Generator:
             z = latent + self._window_offsets(latent.shape[-1], offsets, rng, amount)
             mel = self.model.decode(z[None], frames)[0].float()
             out = self._render(mel, len(wave), seed + number, quality)
-            sounds.append(Sound(out, self.sample_rate, self._settings(
-                "vary", seed=seed, variation=number, count=count, amount=amount, axes=offsets,
+            sounds.append(Sound(out, self.sample_rate, self._settings("vary", quality=quality, seed=seed, variation=number, count=count, amount=amount, axes=offsets,
                 seconds=_round(len(wave) / self.sample_rate), source_sha256=digest), list(notes)))
         return sounds
 
@@ -125,7 +124,7 @@ class Generator:
         z = latent + self._window_offsets(latent.shape[-1], offsets, None, 0.0)
         mel = self.model.decode(z[None], frames)[0].float()
         out = self._render(mel, len(wave), 0, quality)
-        return Sound(out, self.sample_rate, self._settings("resynthesise", axes=offsets, seconds=_round(len(wave) / self.sample_rate),
+        return Sound(out, self.sample_rate, self._settings("resynthesise", quality=quality, axes=offsets, seconds=_round(len(wave) / self.sample_rate),
                                                            source_sha256=_digest(wave)), notes)
 
     @torch.no_grad()
@@ -143,7 +142,7 @@ class Generator:
             samples = int(round((1 - t) * len(wave_a) + t * len(wave_b)))
             mel = self.model.decode(torch.lerp(z_a, z_b, t)[None], self.spectrogram.config.frames_for(samples))[0].float()
             out = self._render(mel, samples, step, quality)
-            sounds.append(Sound(out, self.sample_rate, self._settings("morph", step=step, steps=steps, position=_round(t),
+            sounds.append(Sound(out, self.sample_rate, self._settings("morph", quality=quality, step=step, steps=steps, position=_round(t),
                                                                       seconds=_round(samples / self.sample_rate), **digests)))
         return sounds
 
@@ -163,7 +162,7 @@ class Generator:
         z = tile(z_a, length) * (1 - t) + tile(z_b, length) * t
         mel = self.model.decode(z[None], frames)[0].float()
         out = self._render(mel, samples, 0, quality)
-        return Sound(out, self.sample_rate, self._settings("morph_continuous", seconds=_round(seconds), source_a_sha256=_digest(wave_a),
+        return Sound(out, self.sample_rate, self._settings("morph_continuous", quality=quality, seconds=_round(seconds), source_a_sha256=_digest(wave_a),
                                                            source_b_sha256=_digest(wave_b)))
 
     def axis(self, name: int | str) -> Axis:
@@ -247,13 +246,10 @@ class Generator:
 
 
 def _invert(spectrogram, mel: torch.Tensor, samples: int, seed: int, quality: str) -> np.ndarray:
-    """Mel -> audio; ``quality`` "best" for files a user keeps, where the spectrogram offers it."""
+    """Mel -> audio; ``quality`` "best" for files a user keeps."""
     if quality not in ("fast", "best"):
         raise GenerationError(f"Quality '{quality}' is not known; use fast or best.")
-    try:
-        wave = spectrogram.mel_to_waveform(mel, samples, seed=seed, quality=quality)
-    except TypeError:  # an inversion without quality levels
-        wave = spectrogram.mel_to_waveform(mel, samples, seed=seed)
+    wave = spectrogram.mel_to_waveform(mel, samples, seed=seed, quality=quality)
     audio = wave.float().cpu().numpy().astype(np.float32)
     return np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
 
