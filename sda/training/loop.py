@@ -293,10 +293,15 @@ class TrainingSession:
     def _previews(self, epoch: int) -> None:
         previews_dir = self.output_dir / rundir.PREVIEW_DIR
         for path in generate_preview(self.model, self.spectrogram, previews_dir, epoch, self.device,
-                                     num_samples=self.config.num_preview_samples, seed=self.config.seed):
+                                     num_samples=self.config.num_preview_samples, seed=self.config.seed,
+                                     data_mels=self._data_mels()):
             self.emit(PreviewEvent(epoch, str(path), "sample", self.spec_config.sample_rate))
         for path in generate_reconstruction_preview(self.model, self.spectrogram, self.recon_examples, previews_dir, epoch, self.device):
             self.emit(PreviewEvent(epoch, str(path), "reconstruction", self.spec_config.sample_rate))
+
+    def _data_mels(self) -> list[torch.Tensor]:
+        """The training and validation files' normalised spectrograms (not their pitch-shifted copies)."""
+        return self.data.train_loader.dataset.mels[: len(self.data.train_files)] + self.data.val_loader.dataset.mels
 
     def _analyse(self, checkpoint: Path | None, epoch: int) -> None:
         """Find the model's axes and data prior for generation (a failure only costs a warning)."""
@@ -305,10 +310,8 @@ class TrainingSession:
         if checkpoint is None:
             return
         self.emit(StatusEvent("analysing", "Finding the model's axes for generation..."))
-        train_count = len(self.data.train_files)
-        mels = self.data.train_loader.dataset.mels[:train_count] + self.data.val_loader.dataset.mels
         try:
-            analyse_finished_run(self.output_dir, Path(checkpoint), mels)
+            analyse_finished_run(self.output_dir, Path(checkpoint), self._data_mels())
         except Exception as exc:  # the model is still usable; generation analyses again on first use
             self.emit(WarningEvent(epoch, "analysis_failed", f"Could not analyse the model for generation ({exc})."))
 
