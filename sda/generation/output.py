@@ -19,8 +19,7 @@ def export_settings(format: str = "wav", sample_rate: int = 48000, bit_depth: st
     try:
         settings.validate()
     except ValueError as exc:
-        text = str(exc)
-        raise GenerationError(text[:1].upper() + text[1:] + ".") from None
+        raise GenerationError(f"Export setting refused: {exc}.") from None
     return settings
 
 
