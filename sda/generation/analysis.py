@@ -36,6 +36,8 @@ MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS = 1.0, 3.0
 PROBE = 1.5  # standard deviations either side of a base point when naming an axis
 MIN_EFFECT = 0.25  # descriptor change (in training-set spreads) needed to name an axis after it
 NAME_SHARE = 0.6  # ... and at least this share of the axis's strongest effect, so a name never misleads
+MIN_AGREEMENT = 0.75  # share of starting points where the descriptor moves the same way
+BASES = 10  # starting points (plus the centre) an axis is probed from
 
 
 @dataclass
@@ -75,22 +77,31 @@ def choose_window_frames(mel_lengths: list[int], model: ConvVAE, spectrogram: Au
 
 
 @torch.no_grad()
-def encode_windows(model: ConvVAE, mels: list[torch.Tensor], silence: float, window: int) -> torch.Tensor:
+def encode_windows(model: ConvVAE, mels: list[torch.Tensor], silence: float, window: int, batch: int = 64) -> torch.Tensor:
     """Normalised mels (n_mels, frames) -> (N, latent_dim * window) latent windows, half-overlapping."""
     frames = window * model.time_stride
+    short = [i for i, mel in enumerate(mels) if mel.shape[-1] <= frames]
+    encoded: dict[int, torch.Tensor] = {}
+    for start in range(0, len(short), batch):  # sounds within one window: padded alike, encoded together
+        group = short[start : start + batch]
+        stack = torch.stack([_pad(mels[i].float(), frames, silence) for i in group])
+        for i, mu in zip(group, model.encode(stack)[0].float().cpu()):
+            encoded[i] = mu
     out = []
-    for mel in mels:
-        mel = mel.float()
-        if mel.shape[-1] < frames:  # short sounds end in silence, as in training
-            mel = torch.nn.functional.pad(mel, (0, frames - mel.shape[-1]), value=silence)
-        mu, _ = model.encode(mel[None])
-        mu = mu[0].float().cpu()
+    for index, mel in enumerate(mels):
+        mu = encoded[index] if index in encoded else model.encode(mel.float()[None])[0][0].float().cpu()
         length = mu.shape[-1]
         starts = list(range(0, max(length - window, 0) + 1, max(window // 2, 1)))
         if starts[-1] + window < length:
             starts.append(length - window)
         out.extend(mu[:, s : s + window].reshape(-1) for s in starts)
     return torch.stack(out)
+
+
+def _pad(mel: torch.Tensor, frames: int, silence: float) -> torch.Tensor:
+    """Short sounds end in silence, as in training."""
+    extra = frames - mel.shape[-1]
+    return torch.nn.functional.pad(mel, (0, extra), value=silence) if extra > 0 else mel
 
 
 @torch.no_grad()
@@ -133,23 +144,27 @@ def _name_axes(model: ConvVAE, spectrogram: AudioSpectrogram, prior: LatentPrior
     config = spectrogram.config
     band_hz = band_frequencies(spectrogram.mel_basis, config.sample_rate)
     frame_s = config.hop_length / config.sample_rate
-    picks = torch.linspace(0, prior.points.shape[0] - 1, min(64, prior.points.shape[0])).round().long().unique()
+    picks = torch.linspace(0, prior.points.shape[0] - 1, min(48, prior.points.shape[0])).round().long().unique()
     spread = describe_db(decode_windows(model, spectrogram, prior.points[picks], window), band_hz, frame_s).std(0)
     spread = np.where(spread > 1e-9, spread, 1.0)
-    bases = torch.cat([prior.mean[None], prior.points[picks[torch.linspace(0, len(picks) - 1, min(6, len(picks))).round().long()]]])
+    bases = torch.cat([prior.mean[None], prior.points[picks[torch.linspace(0, len(picks) - 1, min(BASES, len(picks))).round().long()]]])
     probes = []
     for j in range(count):
         probes += [prior.shift(bases, j, PROBE), prior.shift(bases, j, -PROBE)]
     values = describe_db(decode_windows(model, spectrogram, torch.cat(probes), window), band_hz, frame_s)
     values = values.reshape(count, 2, len(bases), len(NAMES))
-    effect = (values[:, 0] - values[:, 1]).mean(1) / spread  # (axes, descriptors)
+    change = (values[:, 0] - values[:, 1]) / spread  # (axes, bases, descriptors)
+    effect = change.mean(1)
+    # A name must hold from most starting points, not only on average.
+    agreement = (np.sign(change) == np.sign(effect)[:, None]).mean(1)
+    score = np.abs(effect) * (agreement >= MIN_AGREEMENT)
     names: dict[int, str] = {}
     used: set[str] = set()
-    for flat in np.argsort(-np.abs(effect), axis=None):
+    for flat in np.argsort(-score, axis=None):
         j, d = divmod(int(flat), len(NAMES))
-        if abs(effect[j, d]) < MIN_EFFECT:
+        if score[j, d] < MIN_EFFECT:
             break
-        if j in names or NAMES[d] in used or abs(effect[j, d]) < NAME_SHARE * np.abs(effect[j]).max():
+        if j in names or NAMES[d] in used or score[j, d] < NAME_SHARE * np.abs(effect[j]).max():
             continue
         names[j], used = NAMES[d], used | {NAMES[d]}
         if effect[j, d] < 0:  # orient: + is more of the descriptor
