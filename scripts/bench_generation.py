@@ -71,6 +71,27 @@ def join_figures(gen, seconds: float = 30.0, evolve: float = 0.5) -> dict:
             "joins": len(centres)}
 
 
+def axis_agreement(gen, seeds: int = 12) -> dict:
+    """Per named axis: share of seeds whose rendered audio moves its descriptor the named way (-1.5 -> +1.5)."""
+    from sda.generation.descriptors import NAMES, band_frequencies, describe_db
+
+    band = band_frequencies(gen.spectrogram.mel_basis, gen.sample_rate)
+    frame_s = gen.spectrogram.config.hop_length / gen.sample_rate
+    out = {}
+    for axis in gen.axes:
+        name = axis.key.rstrip("0123456789")
+        if name not in NAMES:
+            continue
+        moves = []
+        for seed in range(seeds):
+            pair = [gen.generate(1.5, seed, {axis.key: value}).audio for value in (-1.5, 1.5)]
+            db = torch.stack([gen.spectrogram.waveform_to_db(torch.from_numpy(a)) for a in pair])
+            values = describe_db(db, band, frame_s)[:, NAMES.index(name)]
+            moves.append(values[1] > values[0])
+        out[axis.key] = round(float(np.mean(moves)), 2)
+    return out
+
+
 def analysis_speed(gen, count: int = 500) -> float:
     """Seconds to analyse ``count`` synthetic one-shots with this model (their spectrograms given)."""
     from sda.audio.synth import KINDS, make_sound
@@ -125,6 +146,8 @@ def main() -> int:
     lengths = all(len(gen.generate(s, 4).audio) == round(s * gen.sample_rate) for s in (0.1, 0.333, 1.0, 2.5, 13.7, 60.0))
     report["exact"] = {"same_seed_identical": same, "exact_lengths": lengths}
     print(f"exactness       : {report['exact']}")
+    report["axis_agreement"] = axis_agreement(gen)
+    print(f"axes (audio)    : {report['axis_agreement']}")
     report["joins"] = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in join_figures(gen).items()}
     print(f"long sound joins: {report['joins']}")
     if not args.skip_analysis_speed:

@@ -13,12 +13,12 @@ from sda.training.loop import train
 SR = 48000
 
 
-def train_tiny_kit(root: Path, epochs: int = 12) -> Path:
+def train_tiny_kit(root: Path, epochs: int = 30) -> Path:
     """Train a tiny model on 12 synthetic one-shots (kicks, hats, plucks...); return the run folder."""
     data = Path(root) / "kit"
     make_sound_set(data, 12, seed=5, sample_rate=48000, stereo_fraction=0.0)
     run = Path(root) / "run"
-    config = make_tiny_config(max_epochs=epochs, hidden_channels=48, latent_dim=8, dropout=0.0, batch_size=8)
+    config = make_tiny_config(max_epochs=epochs, hidden_channels=48, latent_dim=8, dropout=0.0, batch_size=4)
     train(config, [data], run, "cpu")
     return run
 

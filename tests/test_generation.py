@@ -142,3 +142,28 @@ def test_saved_sound_has_a_sidecar_with_its_settings(gen, tmp_path):
     again = gen.generate(seconds=settings["seconds"], seed=settings["seed"], axes=settings["axes"], evolve=settings["evolve"],
                          quality=settings["quality"])
     assert np.array_equal(again.audio, sound.audio)
+
+
+def test_a_named_axis_moves_its_descriptor_the_named_way(gen):
+    from sda.generation.descriptors import NAMES, band_frequencies, describe_db
+
+    named = [a for a in gen.axes if a.key.rstrip("0123456789") in NAMES]
+    assert named, [a.key for a in gen.axes]
+    axis = named[0]
+    band = band_frequencies(gen.spectrogram.mel_basis, SR)
+    moves = []
+    for seed in range(6):
+        pair = [gen.generate(1.0, seed, {axis.key: value}).audio for value in (axis.safe_min, axis.safe_max)]
+        db = torch.stack([gen.spectrogram.waveform_to_db(torch.from_numpy(a)) for a in pair])
+        values = describe_db(db, band, 512 / SR)[:, NAMES.index(axis.key.rstrip("0123456789"))]
+        moves.append(values[1] > values[0])
+    assert np.mean(moves) >= 0.66, (axis, moves)
+
+
+def test_final_training_previews_sound_like_the_material(run, kit_sounds):
+    import soundfile as sf
+
+    final = sorted((run / "previews").glob("preview_epoch*_00.wav"))[-1]
+    preview, _ = sf.read(final, dtype="float32")
+    kit_peaks = [20 * np.log10(np.abs(a).max()) for a in kit_sounds]
+    assert 20 * np.log10(np.abs(preview).max()) > min(kit_peaks) - 6  # not the quiet noise N(0, I) gives

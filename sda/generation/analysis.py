@@ -160,13 +160,18 @@ def _name_axes(model: ConvVAE, spectrogram: AudioSpectrogram, prior: LatentPrior
     score = np.abs(effect) * (agreement >= MIN_AGREEMENT)
     names: dict[int, str] = {}
     used: set[str] = set()
-    for flat in np.argsort(-score, axis=None):
+    strongest = score.max(1)
+    for flat in np.argsort(-score, axis=None):  # each descriptor names the axis it moves most...
         j, d = divmod(int(flat), len(NAMES))
         if score[j, d] < MIN_EFFECT:
             break
-        if j in names or NAMES[d] in used or score[j, d] < NAME_SHARE * np.abs(effect[j]).max():
-            continue
-        names[j], used = NAMES[d], used | {NAMES[d]}
+        if j not in names and NAMES[d] not in used and score[j, d] >= NAME_SHARE * strongest[j]:
+            names[j], used = NAMES[d], used | {NAMES[d]}
+    for j in range(count):  # ...and an axis left over that clearly moves one too shares its name
+        if j not in names and strongest[j] >= MIN_EFFECT:
+            names[j] = NAMES[int(score[j].argmax())]
+    for j, name in names.items():
+        d = NAMES.index(name)
         if effect[j, d] < 0:  # orient: + is more of the descriptor
             prior.components[j] = -prior.components[j]
             effect[j] = -effect[j]
@@ -176,6 +181,9 @@ def _name_axes(model: ConvVAE, spectrogram: AudioSpectrogram, prior: LatentPrior
         low, high = np.percentile(coords[:, j].numpy(), [2, 98]) if coords.shape[0] > 1 else (-1.0, 1.0)
         low, high = min(float(low), -0.5), max(float(high), 0.5)
         key, label = DESCRIPTORS[names[j]] if j in names else (f"axis{j + 1}", f"Axis {j + 1}")
+        repeat = sum(1 for i in range(j) if names.get(i) == names.get(j)) if j in names else 0
+        if repeat:  # a second axis moving the same descriptor: "level2", "louder / softer (2)"
+            key, label = f"{key}{repeat + 1}", f"{label} ({repeat + 1})"
         share = float(prior.stds[j] ** 2) / max(prior.total_variance, 1e-12)
         axes.append(Axis(j + 1, key, label, round(min(share, 1.0), 4), round(low, 2), round(high, 2)))
     effects = {axis.key: {n: round(float(effect[axis.index - 1, d]), 3) for d, n in enumerate(NAMES)} for axis in axes}
