@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sda.training.rundir import update_run_info
-from sda.ui.controller import Controller
+from sda.ui.train_page import TrainPage
 from sda.ui.sessions import TrainingManager
 from sda.ui.settings import AppSettings
 from sda.ui.workspace import (
@@ -176,15 +176,15 @@ def test_one_workspace_cannot_address_another_workspaces_runs(settings):
 
 
 def test_list_runs_api_shows_only_the_given_workspace(settings):
-    controller = Controller(settings, TrainingManager(max_concurrent=1, device_resolver=lambda: "cpu"))
+    runs = TrainPage(settings, TrainingManager(max_concurrent=1, device_resolver=lambda: "cpu")).runs
     alice = Workspace(settings, new_workspace_id()).ensure()
     run = alice.runs / "run-1"
     run.mkdir()
     update_run_info(run, status="cancelled", created_at=time.time(), config={"max_epochs": 3}, epochs_done=1)
 
-    assert [r["Run"] for r in controller.api_list_runs(alice.id)] == ["run-1"]
-    assert controller.api_list_runs(new_workspace_id()) == []
-    assert controller.api_list_runs("../" + alice.id) == []
+    assert [r["Run"] for r in runs.api_list_runs(alice.id)] == ["run-1"]
+    assert runs.api_list_runs(new_workspace_id()) == []
+    assert runs.api_list_runs("../" + alice.id) == []
 
 
 def test_clearing_keeps_files_a_run_still_needs(tmp_path, workspace):

@@ -1,6 +1,7 @@
 """The page: every component laid out in one function, every event wired where it is seen.
 
-Handlers live in controller.py and return {component name: value}; ``bind``
+Handlers live in train_dataset.py, train_runs.py and train_live.py (put together
+in train_page.py) and return {component name: value}; ``bind``
 turns that into Gradio's output tuple, with ``gr.skip()`` for every name a
 handler left out (so an idle refresh sends nothing).
 """
@@ -14,14 +15,14 @@ import gradio as gr
 from sda.audio.io import AUDIO_EXTENSIONS
 from sda.ui import frontend
 from sda.ui.config_form import ADVANCED_FIELDS, PRESET_CHOICES
-from sda.ui.controller import PLOTS, Controller
 from sda.ui.page_state import PageState
 from sda.ui.run_status import RUN_COLUMNS
 from sda.ui.settings import AppSettings
+from sda.ui.train_live import BUTTONS, PLOTS
+from sda.ui.train_page import TrainPage
 from sda.ui.workspace import browser_secret
 
 ADVANCED = [f"adv_{f.key}" for f in ADVANCED_FIELDS]
-BUTTONS = ["start_btn", "cancel_btn", "resume_btn", "save_btn"]
 DATASET_OUT = ["dataset_upload", "dataset_note", "dataset_summary", "dataset_picture", "dataset_issues", "preset_reason", *ADVANCED, *BUTTONS]
 REFRESH_OUT = [
     "status", "progress", "warnings", *PLOTS, "preview_feed", "preview_marker", *BUTTONS,
@@ -41,10 +42,11 @@ Drop in 5 to 500 of your sound files, press **Start**, and listen to the model l
 Training runs on this server: you can close the page and come back to it."""
 
 
-def build_demo(settings: AppSettings | None = None, controller: Controller | None = None) -> gr.Blocks:
+def build_demo(settings: AppSettings | None = None, train: TrainPage | None = None) -> gr.Blocks:
     """The whole web app as a gr.Blocks (launch it with ``launch_options``)."""
     settings = settings or AppSettings.from_env()
-    ctl = controller or Controller(settings)
+    train = train or TrainPage(settings)
+    data, runs, live = train.dataset, train.runs, train.live
     c: dict[str, gr.components.Component] = {}
 
     def bind(handler, names, *, tick: bool = False):
@@ -152,28 +154,28 @@ def build_demo(settings: AppSettings | None = None, controller: Controller | Non
 
         # ---------------------------------------------------------- events
         page, preset, advanced = c["page"], c["preset"], [c[name] for name in ADVANCED]
-        demo.load(inputs=[c["browser_ws"]], **bind(ctl.load, LOAD_OUT))
-        c["dataset_upload"].upload(inputs=[c["dataset_upload"], page, preset], **bind(ctl.add_files, DATASET_OUT))
-        c["folder_upload"].upload(inputs=[c["folder_upload"], page, preset], **bind(ctl.add_files, DATASET_OUT))
-        c["demo_btn"].click(inputs=[page, preset], **bind(ctl.use_demo, DATASET_OUT))
-        c["clear_btn"].click(inputs=[page, preset], **bind(ctl.clear_dataset, DATASET_OUT))
-        preset.change(inputs=[preset, page], **bind(ctl.preset_changed, ["preset_reason", *ADVANCED]))
-        c["start_btn"].click(inputs=[page, preset, *advanced], **bind(ctl.start, REFRESH_OUT))
-        c["cancel_btn"].click(inputs=[page], **bind(ctl.cancel, REFRESH_OUT))
-        c["resume_btn"].click(inputs=[page, *advanced], **bind(ctl.resume, REFRESH_OUT))
-        c["save_btn"].click(inputs=[page], **bind(ctl.save_checkpoint, REFRESH_OUT))
-        c["timer"].tick(inputs=[page], concurrency_limit=None, **bind(ctl.tick, REFRESH_OUT, tick=True))
-        c["runs"].select(inputs=[page], **bind(ctl.open_run, REFRESH_OUT))
-        c["runs_refresh"].click(inputs=[page], **bind(ctl.list_runs, ["runs"]))
-        c["model_btn"].click(inputs=[page], **bind(ctl.model_file, ["model_file", "model_note"]))
+        demo.load(inputs=[c["browser_ws"]], **bind(train.load, LOAD_OUT))
+        c["dataset_upload"].upload(inputs=[c["dataset_upload"], page, preset], **bind(data.add_files, DATASET_OUT))
+        c["folder_upload"].upload(inputs=[c["folder_upload"], page, preset], **bind(data.add_files, DATASET_OUT))
+        c["demo_btn"].click(inputs=[page, preset], **bind(data.use_demo, DATASET_OUT))
+        c["clear_btn"].click(inputs=[page, preset], **bind(data.clear_dataset, DATASET_OUT))
+        preset.change(inputs=[preset, page], **bind(data.preset_changed, ["preset_reason", *ADVANCED]))
+        c["start_btn"].click(inputs=[page, preset, *advanced], **bind(runs.start, REFRESH_OUT))
+        c["cancel_btn"].click(inputs=[page], **bind(runs.cancel, REFRESH_OUT))
+        c["resume_btn"].click(inputs=[page, *advanced], **bind(runs.resume, REFRESH_OUT))
+        c["save_btn"].click(inputs=[page], **bind(runs.save_checkpoint, REFRESH_OUT))
+        c["timer"].tick(inputs=[page], concurrency_limit=None, **bind(live.tick, REFRESH_OUT, tick=True))
+        c["runs"].select(inputs=[page], **bind(runs.open_run, REFRESH_OUT))
+        c["runs_refresh"].click(inputs=[page], **bind(runs.list_runs, ["runs"]))
+        c["model_btn"].click(inputs=[page], **bind(runs.model_file, ["model_file", "model_note"]))
         c["preview_feed"].change(None, [c["preview_feed"], c["preview_marker"]], None, js=frontend.ADD_PREVIEWS_JS)
         c["preview_marker"].change(None, [c["preview_marker"]], None, js=frontend.RESET_PREVIEWS_JS)
 
         # --------------------------------------------------- public API
         api_files = gr.File(file_count="multiple", visible=False)
         api_summary = gr.JSON(visible=False)
-        gr.Button(visible=False).click(ctl.api_summarise, [api_files], [api_summary], api_name="summarize_dataset")
-        gr.api(ctl.api_list_runs, api_name="list_runs")
+        gr.Button(visible=False).click(data.api_summarise, [api_files], [api_summary], api_name="summarize_dataset")
+        gr.api(runs.api_list_runs, api_name="list_runs")
 
     demo.queue(default_concurrency_limit=8)
     return demo
