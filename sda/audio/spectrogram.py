@@ -20,6 +20,8 @@ import torch.nn.functional as F
 
 from sda.audio.mel import mel_filterbank
 
+INVERSION_QUALITIES = ("fast", "best")
+
 
 @dataclass(frozen=True)
 class SpectrogramConfig:
@@ -129,12 +131,17 @@ class AudioSpectrogram:
     def mel_to_db(self, mel: torch.Tensor) -> torch.Tensor:
         return mel.float() * self.std + self.mean
 
-    def mel_to_waveform(self, mel: torch.Tensor, num_samples: int | None = None, seed: int = 0) -> torch.Tensor:
+    def mel_to_waveform(
+        self, mel: torch.Tensor, num_samples: int | None = None, seed: int = 0, *, quality: str = "fast"
+    ) -> torch.Tensor:
         """Normalised log-mel (B, n_mels, frames) -> waveform (B, num_samples).
 
         ``num_samples`` defaults to (frames - 1) * hop, the length the frames
-        describe; the result is always exactly that long.
+        describe; the result is always exactly that long. ``quality="best"``
+        is slower and closer to the spectrogram, for sounds a user keeps.
         """
+        if quality not in INVERSION_QUALITIES:
+            raise ValueError(f"quality must be one of {', '.join(INVERSION_QUALITIES)}; got {quality!r}")
         squeeze = mel.dim() == 2
         mel = mel.unsqueeze(0) if squeeze else mel
         c = self.config
@@ -143,10 +150,11 @@ class AudioSpectrogram:
         db = self.mel_to_db(mel.to(self.device)).clamp(max=40.0)
         mel_power = torch.pow(10.0, db / 10.0)
         power = torch.matmul(self.mel_pinv, mel_power).clamp_min(0.0) / self._power_scale
-        wave = self.griffin_lim(power.sqrt(), num_samples, seed=seed)
+        iters = self.config.griffin_lim_iters * (4 if quality == "best" else 1)
+        wave = self.griffin_lim(power.sqrt(), num_samples, seed=seed, iters=iters)
         return wave[0] if squeeze else wave
 
-    def griffin_lim(self, magnitude: torch.Tensor, num_samples: int, seed: int = 0) -> torch.Tensor:
+    def griffin_lim(self, magnitude: torch.Tensor, num_samples: int, seed: int = 0, iters: int | None = None) -> torch.Tensor:
         """Fast Griffin-Lim: phase from magnitude, with momentum (Perraudin et al. 2013).
 
         Runs in a frames-first layout with a hand-written overlap-add, and
@@ -161,7 +169,7 @@ class AudioSpectrogram:
         unit = torch.polar(torch.ones_like(mag), phase)
         previous = torch.zeros_like(unit)
         momentum = c.griffin_lim_momentum
-        for _ in range(max(1, c.griffin_lim_iters)):
+        for _ in range(max(1, c.griffin_lim_iters if iters is None else iters)):
             projected = self._frames_stft(self._frames_istft(mag * unit, num_samples))
             accelerated = torch.lerp(projected, previous, -momentum)  # projected + m * (projected - previous)
             previous = projected
