@@ -23,6 +23,7 @@ from sda.ui.models_store import ModelEntry
 
 CACHE_SIZE = 4
 GENERATION_CONCURRENCY = 2  # generations at once on this server (the rest wait in the queue)
+GENERATION_THREADS: int | None = None  # torch threads per generation; None: half the cores
 
 
 def _load(path: Path):
@@ -85,7 +86,7 @@ def polite_threads(threads: int | None = None):
     global _DEFAULT_THREADS
     if _DEFAULT_THREADS is None:
         _DEFAULT_THREADS = torch.get_num_threads()
-    threads = threads or max(1, (os.cpu_count() or 2) // 2)
+    threads = threads or GENERATION_THREADS or max(1, (os.cpu_count() or 2) // 2)
     torch.set_num_threads(max(1, min(threads, _DEFAULT_THREADS)))
     try:
         yield
