@@ -1,4 +1,4 @@
-"""The page: every component laid out in one function, every event wired where it is seen.
+"""The page: a Train tab laid out here, a Play tab (play_layout.py), every event wired where it is seen.
 
 Handlers live in train_dataset.py, train_runs.py and train_live.py (put together
 in train_page.py) and return {component name: value}; ``bind``
@@ -17,6 +17,10 @@ from sda.ui import frontend
 from sda.ui.config_form import ADVANCED_FIELDS, PRESET_CHOICES
 from sda.ui.page_state import PageState
 from sda.ui.public_text import public_value
+from sda.ui.play_layout import PLAY_LOAD_OUT, build_play_api, build_play_tab
+from sda.ui.play_layout import bind as play_bind
+from sda.ui.play_models import MODEL_OUT
+from sda.ui.play_page import PlayPage
 from sda.ui.run_status import RUN_COLUMNS
 from sda.ui.serving import blocked_paths
 from sda.ui.settings import AppSettings
@@ -44,10 +48,11 @@ Drop in 5 to 500 of your sound files, press **Start**, and listen to the model l
 Training runs on this server: you can close the page and come back to it."""
 
 
-def build_demo(settings: AppSettings | None = None, train: TrainPage | None = None) -> gr.Blocks:
-    """The whole web app as a gr.Blocks (launch it with ``launch_options``)."""
+def build_demo(settings: AppSettings | None = None, train: TrainPage | None = None, play: PlayPage | None = None) -> gr.Blocks:
+    """The whole web app as a gr.Blocks, a Train tab and a Play tab (launch it with ``launch_options``)."""
     settings = settings or AppSettings.from_env()
     train = train or TrainPage(settings)
+    play = play or PlayPage(settings)
     data, runs, live = train.dataset, train.runs, train.live
     c: dict[str, gr.components.Component] = {}
 
@@ -79,84 +84,93 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
         c["timer"] = gr.Timer(1.0, active=False)
         gr.Markdown(INTRO)
 
-        with gr.Row(equal_height=False):
-            with gr.Column():
-                gr.Markdown("### 1 · Your sounds")
-                c["dataset_upload"] = gr.File(
-                    label="Drop sound files, a folder or a .zip here (or click to pick files)",
-                    file_count="multiple", file_types=sorted(AUDIO_EXTENSIONS | {".zip"}),
-                    elem_id="dataset-upload", height=150,
-                )
+        with gr.Tabs(elem_id="tabs") as c["tabs"]:
+            with gr.Tab("Train", id="train", elem_id="train-tab"):
+                with gr.Row(equal_height=False):
+                    with gr.Column():
+                        gr.Markdown("### 1 · Your sounds")
+                        c["dataset_upload"] = gr.File(
+                            label="Drop sound files, a folder or a .zip here (or click to pick files)",
+                            file_count="multiple", file_types=sorted(AUDIO_EXTENSIONS | {".zip"}),
+                            elem_id="dataset-upload", height=150,
+                        )
+                        with gr.Row():
+                            c["folder_upload"] = gr.UploadButton("Pick a folder…", file_count="directory", size="sm", elem_id="folder-upload")
+                            c["demo_btn"] = gr.Button("Use the demo sounds", size="sm", elem_id="demo-data-btn")
+                            c["clear_btn"] = gr.Button("Clear", size="sm", variant="secondary", elem_id="clear-data-btn")
+                        c["dataset_note"] = gr.Markdown(elem_id="dataset-note")
+                        c["dataset_summary"] = gr.Markdown(elem_id="dataset-summary")
+                        c["dataset_picture"] = gr.Image(show_label=False, interactive=False, type="filepath", visible=False, elem_id="dataset-picture", height=220)
+                        c["dataset_issues"] = gr.Dataframe(
+                            headers=["File", "Why it cannot be used"], interactive=False, visible=False,
+                            label="Files that cannot be used", elem_id="dataset-issues", max_height=240,
+                        )
+                    with gr.Column():
+                        gr.Markdown("### 2 · Settings")
+                        c["preset"] = gr.Radio(PRESET_CHOICES, value="Auto", label="How hard to fight overfitting", elem_id="preset")
+                        c["preset_reason"] = gr.Markdown(elem_id="preset-reason")
+                        with gr.Accordion("Advanced (blank = the preset's value)", open=False, elem_id="advanced"):
+                            with gr.Row():
+                                for field in ADVANCED_FIELDS:
+                                    # Text, not gr.Number: an untouched number box sends 0, and blank must mean "preset".
+                                    c[f"adv_{field.key}"] = gr.Textbox(
+                                        label=field.label, info=field.info, min_width=150, max_lines=1, elem_id=f"adv-{field.key}"
+                                    )
+                        c["settings_msg"] = gr.Markdown(elem_id="settings-msg")
+                        gr.Markdown("### 3 · Train")
+                        with gr.Row():
+                            c["start_btn"] = gr.Button("Start", variant="primary", interactive=False, elem_id="start-btn")
+                            c["cancel_btn"] = gr.Button("Cancel", variant="stop", interactive=False, elem_id="cancel-btn")
+                            c["resume_btn"] = gr.Button("Resume", interactive=False, elem_id="resume-btn")
+                            c["save_btn"] = gr.Button("Save checkpoint now", interactive=False, elem_id="save-btn")
+                        c["resume_info"] = gr.Markdown(elem_id="resume-info")
+                        c["status"] = gr.Markdown(elem_id="status")
+
+                gr.Markdown("### 4 · Watch it learn")
+                c["progress"] = gr.Markdown(elem_id="progress")
+                c["warnings"] = gr.Markdown("No warnings so far.", elem_id="warnings")
                 with gr.Row():
-                    c["folder_upload"] = gr.UploadButton("Pick a folder…", file_count="directory", size="sm", elem_id="folder-upload")
-                    c["demo_btn"] = gr.Button("Use the demo sounds", size="sm", elem_id="demo-data-btn")
-                    c["clear_btn"] = gr.Button("Clear", size="sm", variant="secondary", elem_id="clear-data-btn")
-                c["dataset_note"] = gr.Markdown(elem_id="dataset-note")
-                c["dataset_summary"] = gr.Markdown(elem_id="dataset-summary")
-                c["dataset_picture"] = gr.Image(show_label=False, interactive=False, type="filepath", visible=False, elem_id="dataset-picture", height=220)
-                c["dataset_issues"] = gr.Dataframe(
-                    headers=["File", "Why it cannot be used"], interactive=False, visible=False,
-                    label="Files that cannot be used", elem_id="dataset-issues", max_height=240,
-                )
-            with gr.Column():
-                gr.Markdown("### 2 · Settings")
-                c["preset"] = gr.Radio(PRESET_CHOICES, value="Auto", label="How hard to fight overfitting", elem_id="preset")
-                c["preset_reason"] = gr.Markdown(elem_id="preset-reason")
-                with gr.Accordion("Advanced (blank = the preset's value)", open=False, elem_id="advanced"):
-                    with gr.Row():
-                        for field in ADVANCED_FIELDS:
-                            # Text, not gr.Number: an untouched number box sends 0, and blank must mean "preset".
-                            c[f"adv_{field.key}"] = gr.Textbox(
-                                label=field.label, info=field.info, min_width=150, max_lines=1, elem_id=f"adv-{field.key}"
-                            )
-                c["settings_msg"] = gr.Markdown(elem_id="settings-msg")
-                gr.Markdown("### 3 · Train")
+                    c["loss_plot"] = gr.LinePlot(
+                        x="epoch", y="loss", color="series", color_map=LOSS_COLORS, color_title="",
+                        label="Loss per epoch (lower is better): orange = train, blue = validation", elem_id="loss-plot", height=300,
+                    )
+                    c["step_plot"] = gr.LinePlot(x="step", y="train loss", label="Training loss per step", elem_id="step-plot", height=300)
                 with gr.Row():
-                    c["start_btn"] = gr.Button("Start", variant="primary", interactive=False, elem_id="start-btn")
-                    c["cancel_btn"] = gr.Button("Cancel", variant="stop", interactive=False, elem_id="cancel-btn")
-                    c["resume_btn"] = gr.Button("Resume", interactive=False, elem_id="resume-btn")
-                    c["save_btn"] = gr.Button("Save checkpoint now", interactive=False, elem_id="save-btn")
-                c["resume_info"] = gr.Markdown(elem_id="resume-info")
-                c["status"] = gr.Markdown(elem_id="status")
+                    c["parts_plot"] = gr.LinePlot(
+                        x="epoch", y="loss", color="series", color_map=PART_COLORS, color_title="",
+                        label="Loss parts: reconstruction (orange train, blue validation), KL (green train, purple validation)", elem_id="parts-plot", height=300,
+                    )
+                    c["kl_plot"] = gr.LinePlot(x="epoch", y="KL divergence", label="KL divergence (near 0 = collapse)", elem_id="kl-plot", height=300)
+                    c["lr_plot"] = gr.LinePlot(x="epoch", y="learning rate", label="Learning rate", elem_id="lr-plot", height=300)
 
-        gr.Markdown("### 4 · Watch it learn")
-        c["progress"] = gr.Markdown(elem_id="progress")
-        c["warnings"] = gr.Markdown("No warnings so far.", elem_id="warnings")
-        with gr.Row():
-            c["loss_plot"] = gr.LinePlot(
-                x="epoch", y="loss", color="series", color_map=LOSS_COLORS, color_title="",
-                label="Loss per epoch (lower is better): orange = train, blue = validation", elem_id="loss-plot", height=300,
-            )
-            c["step_plot"] = gr.LinePlot(x="step", y="train loss", label="Training loss per step", elem_id="step-plot", height=300)
-        with gr.Row():
-            c["parts_plot"] = gr.LinePlot(
-                x="epoch", y="loss", color="series", color_map=PART_COLORS, color_title="",
-                label="Loss parts: reconstruction (orange train, blue validation), KL (green train, purple validation)", elem_id="parts-plot", height=300,
-            )
-            c["kl_plot"] = gr.LinePlot(x="epoch", y="KL divergence", label="KL divergence (near 0 = collapse)", elem_id="kl-plot", height=300)
-            c["lr_plot"] = gr.LinePlot(x="epoch", y="learning rate", label="Learning rate", elem_id="lr-plot", height=300)
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=2):
+                        gr.Markdown("### 5 · Previews")
+                        c["previews"] = gr.HTML(frontend.PREVIEWS_HTML, js_on_load=None, elem_id="previews")
+                    with gr.Column(scale=1):
+                        gr.Markdown("### 6 · Keep the result")
+                        c["model_btn"] = gr.Button("Get the best model", elem_id="download-model-btn")
+                        c["model_note"] = gr.Markdown(elem_id="model-note")
+                        c["model_file"] = gr.File(label="Model checkpoint (.pt)", interactive=False, visible=False, elem_id="model-file")
+                    c["play_model_btn"] = gr.Button("Play with this model", variant="primary", elem_id="play-model-btn")
+                    c["play_model_note"] = gr.Markdown(elem_id="play-model-note")
 
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=2):
-                gr.Markdown("### 5 · Previews")
-                c["previews"] = gr.HTML(frontend.PREVIEWS_HTML, js_on_load=None, elem_id="previews")
-            with gr.Column(scale=1):
-                gr.Markdown("### 6 · Keep the result")
-                c["model_btn"] = gr.Button("Get the best model", elem_id="download-model-btn")
-                c["model_note"] = gr.Markdown(elem_id="model-note")
-                c["model_file"] = gr.File(label="Model checkpoint (.pt)", interactive=False, visible=False, elem_id="model-file")
+                gr.Markdown("### Your runs")
+                c["runs"] = gr.Dataframe(headers=RUN_COLUMNS, interactive=False, label="Click a run to open it", elem_id="runs", max_height=300)
+                c["runs_refresh"] = gr.Button("Refresh the list", size="sm", elem_id="runs-refresh-btn")
 
-        gr.Markdown("### Your runs")
-        c["runs"] = gr.Dataframe(headers=RUN_COLUMNS, interactive=False, label="Click a run to open it", elem_id="runs", max_height=300)
-        c["runs_refresh"] = gr.Button("Refresh the list", size="sm", elem_id="runs-refresh-btn")
+                # Carriers for the browser-side preview list (see frontend.py).
+                c["preview_feed"] = gr.File(file_count="multiple", visible="hidden", elem_id="preview-feed")
+                c["preview_marker"] = gr.Textbox(visible="hidden", elem_id="preview-marker")
 
-        # Carriers for the browser-side preview list (see frontend.py).
-        c["preview_feed"] = gr.File(file_count="multiple", visible="hidden", elem_id="preview-feed")
-        c["preview_marker"] = gr.Textbox(visible="hidden", elem_id="preview-marker")
+            with gr.Tab("Play", id="play", elem_id="play-tab"):
+                build_play_tab(c, play)
 
         # ---------------------------------------------------------- events
         page, preset, advanced = c["page"], c["preset"], [c[name] for name in ADVANCED]
-        demo.load(inputs=[c["browser_ws"]], **bind(train.load, LOAD_OUT))
+        demo.load(inputs=[c["browser_ws"]], **bind(train.load, LOAD_OUT)).then(
+            inputs=[page], **play_bind(c, play.load, PLAY_LOAD_OUT)
+        )
         c["dataset_upload"].upload(inputs=[c["dataset_upload"], page, preset], **bind(data.add_files, DATASET_OUT))
         c["folder_upload"].upload(inputs=[c["folder_upload"], page, preset], **bind(data.add_files, DATASET_OUT))
         c["demo_btn"].click(inputs=[page, preset], **bind(data.use_demo, DATASET_OUT))
@@ -170,6 +184,7 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
         c["runs"].select(inputs=[page], **bind(runs.open_run, REFRESH_OUT))
         c["runs_refresh"].click(inputs=[page], **bind(runs.list_runs, ["runs"]))
         c["model_btn"].click(inputs=[page], **bind(runs.model_file, ["model_file", "model_note"]))
+        c["play_model_btn"].click(inputs=[page, c["play"]], **bind(play.play_run, ["tabs", "play_model_note", *MODEL_OUT]))
         c["preview_feed"].change(None, [c["preview_feed"], c["preview_marker"]], None, js=frontend.ADD_PREVIEWS_JS)
         c["preview_marker"].change(None, [c["preview_marker"]], None, js=frontend.RESET_PREVIEWS_JS)
 
@@ -178,6 +193,7 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
         api_summary = gr.JSON(visible=False)
         gr.Button(visible=False).click(data.api_summarise, [api_files], [api_summary], api_name="summarize_dataset")
         gr.api(runs.api_list_runs, api_name="list_runs")
+        build_play_api(play)
 
     demo.queue(default_concurrency_limit=8)
     return demo

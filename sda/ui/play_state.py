@@ -1,0 +1,51 @@
+"""What the server remembers about one open Play tab (kept in a gr.State).
+
+The workspace id is copied from the Train tab's PageState when the page
+loads; after that, Play handlers only trust this server-side copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_AXES = 8  # sliders on the page; a model's further axes stay at their centre
+SLIDER_MARGIN = 0.5  # each slider reaches this share of the safe width beyond both ends
+
+
+@dataclass(frozen=True)
+class AxisView:
+    """One slider: an axis of the loaded model, as the engine describes it."""
+
+    key: str
+    label: str
+    share: float
+    safe_min: float
+    safe_max: float
+
+    @property
+    def slider_range(self) -> tuple[float, float]:
+        """Safe range plus a margin each side: the marked zone beyond it can still be reached."""
+        width = max(self.safe_max - self.safe_min, 1e-3)
+        return self.safe_min - SLIDER_MARGIN * width, self.safe_max + SLIDER_MARGIN * width
+
+    @property
+    def title(self) -> str:
+        """"brightness (23 %)": the name and how much of the variety this axis holds."""
+        return f"{self.key} ({self.share * 100:.0f} %)"
+
+    def info(self) -> str:
+        return f"{self.label} · safe range {self.safe_min:+.2f} to {self.safe_max:+.2f}; the shaded ends lie outside it"
+
+    def contains(self, value: float) -> bool:
+        return self.safe_min - 1e-9 <= value <= self.safe_max + 1e-9
+
+
+@dataclass
+class PlayState:
+    workspace_id: str
+    model_key: str = ""
+    axes: list[AxisView] = field(default_factory=list)
+    current: str = ""  # history id of the sound in the main player (what Export writes)
+    selected: str = ""  # history id of the row last clicked
+    history_ids: list[str] = field(default_factory=list)  # ids in the order the table shows them
+    delete_pending: str = ""  # model key waiting for the user's confirmation
