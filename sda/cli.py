@@ -42,16 +42,17 @@ def _print_issues(dataset) -> None:
         print(f"  skipped {issue.path}: {issue.reason}")
 
 
-def _decode(inputs, label: str, limits: DurationLimits, list_issues: bool = True):
+def _decode(inputs, label: str, args, list_issues: bool = True):
     def progress(done: int, total: int, name: str) -> None:
         if sys.stdout.isatty():
             print(f"\r\033[KDecoding {done}/{total}: {name}", end="" if done < total else "\n", flush=True)
 
-    dataset = decode_dataset(inputs, progress=progress, limits=limits)
+    dataset = decode_dataset(inputs, progress=progress, limits=_limits(args))
     print(f"Dataset: {dataset.file_count} usable files, {dataset.total_duration_s:.1f} s of audio"
           + (f"; {len(dataset.issues)} skipped" + (":" if list_issues else " (listed below).") if dataset.issues else "."))
     if list_issues:
         _print_issues(dataset)
+    _limits_hint(dataset, args)
     require_usable(dataset, label)
     return dataset
 
@@ -74,8 +75,7 @@ def cmd_train(args) -> int:
             raise DatasetError("Give the folder of sounds to train on: python -m sda train DATA_DIR")
         inputs = [str(Path(args.data_dir).absolute())]
     # Training itself reports each skipped file (as a warning), so it is not listed twice.
-    dataset = _decode(inputs, str(inputs[0]), _limits(args), list_issues=False)
-    _limits_hint(dataset, args)
+    dataset = _decode(inputs, str(inputs[0]), args, list_issues=False)
     if not args.resume:
         config = get_adaptive_config(dataset.file_count, args.preset)
         run_dir = Path(args.out) if args.out else new_run_dir(Path(args.runs_dir))

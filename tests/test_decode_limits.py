@@ -174,3 +174,22 @@ def test_decoding_memory_stays_near_the_mono_48k_result(tmp_path):
     # One block (4 MB) and its resampling, plus the result: far from the whole file as float32.
     assert peak < result + 12_000_000, f"peak {peak / 1e6:.1f} MB for a {result / 1e6:.1f} MB result"
     assert peak < whole / 4
+
+
+def test_the_cli_refuses_a_file_past_its_default_limit_and_says_how_to_raise_it(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO_ROOT, SUBPROCESS_ENV
+
+    folder = tmp_path / "takes"
+    folder.mkdir()
+    claimed_bomb(folder / "long_take.flac", minutes=40)  # the CLI takes files of up to 30 min by default
+    proc = subprocess.run([sys.executable, "-m", "sda", "train", str(folder), "--out", str(tmp_path / "run"), "--device", "cpu"],
+                          cwd=REPO_ROOT, env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    error = proc.stderr.strip()
+    assert error.startswith("Error: No usable audio") and len(error.splitlines()) == 1
+    assert "long_take.flac: too long: lasts 40 min 00 s" in error and "up to 30 min 00 s" in error
+    assert "--max-file-minutes" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr

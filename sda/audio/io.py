@@ -90,7 +90,7 @@ class DecodedClip:
 def _codec_reason(exc: Exception) -> str:
     """Shorten a libsndfile message to its useful part ("format not recognised")."""
     text = getattr(exc, "error_string", None) or str(exc)
-    # soundfile prefixes "Error opening <_io.BytesIO object at 0x...>: ", noise to a user.
+    # soundfile prefixes "Error opening <_io.BufferedReader name=...>: ", noise to a user.
     text = re.sub(r"^Error opening .*?>:\s*", "", text).strip().rstrip(".")
     text = " ".join(text.split())
     if text[:1].isupper() and not text[1:2].isupper():

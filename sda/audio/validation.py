@@ -240,6 +240,8 @@ def require_usable(dataset: DecodedDataset, source_description: str) -> None:
     if dataset.clips:
         return
     advice = f"Add {_SUPPORTED_SENTENCE} files of at least 50 ms."
+    if dataset.issues and all(issue.over_limit for issue in dataset.issues):
+        advice = "Use shorter files (cut long takes into pieces)."
     if not dataset.issues:
         raise DatasetError(f"No audio files found in '{source_description}'. {advice}")
     count = len(dataset.issues)
