@@ -205,6 +205,18 @@ def test_clear_keeps_the_sounds_a_waiting_or_running_training_will_read(tmp_path
     assert "deleted" in out["dataset_note"]
 
 
+def test_the_demo_button_keeps_the_sounds_a_training_reads_and_says_so(tmp_path):
+    settings = AppSettings(data_root=tmp_path / "data")
+    page, runners = _page(settings)
+    workspace = _workspace_with_sounds(settings, tmp_path)
+    files = workspace.dataset_files()
+    tab = _ready_page(workspace)
+    page.runs.start(tab, "Auto")
+    note = page.dataset.use_demo(tab, "Auto")["dataset_note"]
+    assert "Loaded the demo sounds" in note and "previous sounds stay" in note
+    assert all(f.is_file() for f in files) and {f.name for f in workspace.dataset_files()}.isdisjoint(f.name for f in files)
+
+
 # ------------------------------------------------------------------ names and paths
 def test_file_name_limits_count_bytes():
     name = safe_file_name("🎵" * 70 + ".wav")

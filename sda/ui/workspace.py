@@ -149,11 +149,11 @@ class Workspace:
         self.new_dataset_dir()
         return outcome
 
-    def use_demo(self, demo_dir: Path, in_use: Iterable[Path] = ()) -> IngestReport:
-        """Make the bundled demo sounds the dataset (replacing the current one)."""
-        self.clear_dataset(in_use)
+    def use_demo(self, demo_dir: Path, in_use: Iterable[Path] = ()) -> tuple[IngestReport, str]:
+        """Make the bundled demo sounds the dataset, replacing the current one (see ``clear_dataset``)."""
+        outcome = self.clear_dataset(in_use)
         files = sorted(p for p in Path(demo_dir).iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith("."))
-        return self.add_uploads(files)
+        return self.add_uploads(files), outcome
 
     def add_uploads(self, paths: Iterable[str | Path]) -> IngestReport:
         """Copy uploaded files (and the audio inside uploaded zips) into the dataset."""
