@@ -240,6 +240,10 @@ def test_messages_show_file_names_not_server_paths():
     assert workspace_id not in public_text(f"workspace {workspace_id}")
     for kept in ("3 / 10 epochs", "chunks/s", "see http://localhost:7860/", "loss 0.5 · KL 1/2"):
         assert public_text(kept) == kept
+    root = "/home/me/My Sound Data"
+    sound = f"{root}/workspaces/{workspace_id}/uploads/set-00000000000000000001/kick drum.wav"
+    message = f"Skipped {sound}: could not be read ({sound} is damaged)"
+    assert public_text(message, [root]) == "Skipped kick drum.wav: could not be read (kick drum.wav is damaged)"
 
 
 def test_the_browser_secret_is_private_from_its_first_byte(tmp_path, monkeypatch):
