@@ -32,7 +32,7 @@ ANALYSIS_FORMAT = "sda-analysis"
 ANALYSIS_VERSION = 1
 MAX_AXES = 8
 MAX_POINTS = 1024  # windows kept for the prior (a random subset beyond that)
-MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS = 1.0, 3.0
+MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS = 2.0, 3.0  # 2 s: a default-length sound is one window
 PROBE = 1.5  # standard deviations either side of a base point when naming an axis
 MIN_EFFECT = 0.25  # descriptor change (in training-set spreads) needed to name an axis after it
 NAME_SHARE = 0.6  # ... and at least this share of the axis's strongest effect, so a name never misleads
@@ -69,7 +69,7 @@ class Analysis:
 
 
 def choose_window_frames(mel_lengths: list[int], model: ConvVAE, spectrogram: AudioSpectrogram) -> int:
-    """Latent frames per window: long enough for most training sounds (1 to 3 s)."""
+    """Latent frames per window: long enough for most training sounds (2 to 3 s)."""
     rate = spectrogram.config.sample_rate / spectrogram.config.hop_length
     typical = float(np.percentile(mel_lengths, 90)) if mel_lengths else rate
     frames = min(max(typical, MIN_WINDOW_SECONDS * rate), MAX_WINDOW_SECONDS * rate)

@@ -20,7 +20,7 @@ from sda.generation.analysis import Analysis
 from sda.generation.axes import Axis, find_axis, resolve_axes
 from sda.generation.errors import GenerationError
 from sda.generation.model_source import ModelSource
-from sda.generation.windows import crossfade, overlap_frames, tile, window_count
+from sda.generation.windows import JOIN_FRAMES, crossfade, join_db, overlap_frames, tile, window_count
 
 MIN_SECONDS, MAX_SECONDS = 0.1, 60.0
 MAX_INPUT_SECONDS = 600.0
@@ -77,8 +77,7 @@ class Generator:
         settings_axes, notes = resolve_axes(self.axes, axes)
         stride = self.model.time_stride
         frames = self.spectrogram.config.frames_for(samples)
-        overlap = overlap_frames(self.window)
-        count = window_count(frames, self.window * stride, overlap * stride)
+        count = window_count(frames, self.window * stride, JOIN_FRAMES)
         rng = np.random.default_rng(seed)
         latents = [self.prior.draw(rng)]
         for _ in range(count - 1):
@@ -86,7 +85,8 @@ class Generator:
             latents.append(latents[-1] + evolve * (fresh - latents[-1]))
         latents = [self._place(z, settings_axes) for z in latents]
         windows = self._decode(torch.stack(latents).view(count, self.model.latent_dim, self.window))
-        mel = crossfade(windows, overlap * stride, frames)
+        spec = self.spectrogram
+        mel = (join_db(spec.mel_to_db(windows), frames) - spec.mean) / spec.std
         audio = self._render(mel, samples, seed, quality)
         return Sound(audio, self.sample_rate, self._settings("generate", quality=quality, seed=seed, seconds=_round(seconds),
                                                              evolve=evolve, axes=settings_axes), notes)
