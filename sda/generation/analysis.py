@@ -167,9 +167,10 @@ def _name_axes(model: ConvVAE, spectrogram: AudioSpectrogram, prior: LatentPrior
             break
         if j not in names and NAMES[d] not in used and score[j, d] >= NAME_SHARE * strongest[j]:
             names[j], used = NAMES[d], used | {NAMES[d]}
-    for j in range(count):  # ...and an axis left over that clearly moves one too shares its name
-        if j not in names and strongest[j] >= MIN_EFFECT:
-            names[j] = NAMES[int(score[j].argmax())]
+    for j in range(count):  # ...and an axis left over that clearly moves one too shares its name (once)
+        shared = NAMES[int(score[j].argmax())]
+        if j not in names and strongest[j] >= MIN_EFFECT and list(names.values()).count(shared) < 2:
+            names[j] = shared
     for j, name in names.items():
         d = NAMES.index(name)
         if effect[j, d] < 0:  # orient: + is more of the descriptor

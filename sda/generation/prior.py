@@ -19,8 +19,10 @@ import torch
 
 MAX_COMPONENTS = 48
 NEIGHBOURS = 4
-MIX_RANGE = (0.2, 0.8)  # how far towards the neighbour a draw moves
-NOISE = 0.15  # noise per PCA direction, in that direction's standard deviations
+MIX_RANGE = (0.25, 0.75)  # how far towards the neighbour a draw moves
+NOISE = 0.2  # noise per PCA direction, in that direction's standard deviations
+COPY_QUANTILE = 0.1  # a draw must be at least as far from every training point as the closest 10 % of training pairs
+REDRAWS = 8
 
 
 @dataclass
@@ -33,6 +35,7 @@ class LatentPrior:
     total_variance: float
     points: torch.Tensor  # (N, D)
     neighbours: torch.Tensor  # (N, k) indices of each point's nearest others
+    min_distance: float = 0.0  # draws closer than this to a training point are drawn again
 
     @classmethod
     def fit(cls, points: torch.Tensor, seed: int = 0) -> "LatentPrior":
@@ -62,9 +65,11 @@ class LatentPrior:
             distances = torch.cdist(points, points)
             distances.fill_diagonal_(float("inf"))
             neighbours = distances.topk(k, largest=False).indices
+            closest = float(torch.quantile(distances.min(1).values, COPY_QUANTILE))
         else:
             neighbours = torch.zeros(count, 1, dtype=torch.long)
-        return cls(mean.float(), components.float(), stds.float(), total, points.float(), neighbours)
+            closest = 0.0
+        return cls(mean.float(), components.float(), stds.float(), total, points.float(), neighbours, closest)
 
     # -- coordinates ---------------------------------------------------
     def coords(self, z: torch.Tensor) -> torch.Tensor:
@@ -84,7 +89,14 @@ class LatentPrior:
 
     # -- drawing -------------------------------------------------------
     def draw(self, rng: np.random.Generator) -> torch.Tensor:
-        """One latent (D,) near the training points."""
+        """One latent (D,) near the training points, but not on top of one (that would be a copy)."""
+        for _ in range(REDRAWS):
+            z = self._draw_once(rng)
+            if float(torch.cdist(z[None], self.points).min()) >= self.min_distance:
+                break
+        return z
+
+    def _draw_once(self, rng: np.random.Generator) -> torch.Tensor:
         count = self.points.shape[0]
         anchor = int(rng.integers(count))
         z = self.points[anchor].clone()
@@ -105,12 +117,13 @@ class LatentPrior:
     def state_dict(self) -> dict:
         big = self.points.numel() > 4_000_000  # keep model files small for large datasets
         return {"mean": self.mean, "components": self.components, "stds": self.stds, "total_variance": self.total_variance,
-                "points": self.points.half() if big else self.points, "neighbours": self.neighbours}
+                "points": self.points.half() if big else self.points, "neighbours": self.neighbours,
+                "min_distance": self.min_distance}
 
     @classmethod
     def from_state(cls, state: dict) -> "LatentPrior":
         return cls(state["mean"].float(), state["components"].float(), state["stds"].float(), float(state["total_variance"]),
-                   state["points"].float(), state["neighbours"].long())
+                   state["points"].float(), state["neighbours"].long(), float(state.get("min_distance", 0.0)))
 
     def check_shapes(self, dims: int) -> str | None:
         """None when consistent with ``dims`` latent values per window, else what is wrong."""
