@@ -32,7 +32,7 @@ ANALYSIS_FORMAT = "sda-analysis"
 ANALYSIS_VERSION = 1
 MAX_AXES = 8
 MAX_POINTS = 1024  # windows kept for the prior (a random subset beyond that)
-MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS = 1.0, 3.0
+MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS = 2.0, 3.0  # 2 s: a default-length sound is one window
 PROBE = 1.5  # standard deviations either side of a base point when naming an axis
 MIN_EFFECT = 0.25  # descriptor change (in training-set spreads) needed to name an axis after it
 NAME_SHARE = 0.6  # ... and at least this share of the axis's strongest effect, so a name never misleads
@@ -69,7 +69,7 @@ class Analysis:
 
 
 def choose_window_frames(mel_lengths: list[int], model: ConvVAE, spectrogram: AudioSpectrogram) -> int:
-    """Latent frames per window: long enough for most training sounds (1 to 3 s)."""
+    """Latent frames per window: long enough for most training sounds (2 to 3 s)."""
     rate = spectrogram.config.sample_rate / spectrogram.config.hop_length
     typical = float(np.percentile(mel_lengths, 90)) if mel_lengths else rate
     frames = min(max(typical, MIN_WINDOW_SECONDS * rate), MAX_WINDOW_SECONDS * rate)
@@ -167,9 +167,10 @@ def _name_axes(model: ConvVAE, spectrogram: AudioSpectrogram, prior: LatentPrior
             break
         if j not in names and NAMES[d] not in used and score[j, d] >= NAME_SHARE * strongest[j]:
             names[j], used = NAMES[d], used | {NAMES[d]}
-    for j in range(count):  # ...and an axis left over that clearly moves one too shares its name
-        if j not in names and strongest[j] >= MIN_EFFECT:
-            names[j] = NAMES[int(score[j].argmax())]
+    for j in range(count):  # ...and an axis left over that clearly moves one too shares its name (once)
+        shared = NAMES[int(score[j].argmax())]
+        if j not in names and strongest[j] >= MIN_EFFECT and list(names.values()).count(shared) < 2:
+            names[j] = shared
     for j, name in names.items():
         d = NAMES.index(name)
         if effect[j, d] < 0:  # orient: + is more of the descriptor
@@ -190,19 +191,27 @@ def _name_axes(model: ConvVAE, spectrogram: AudioSpectrogram, prior: LatentPrior
     return axes, effects
 
 
-def save_analysis(run_dir: Path, analysis: Analysis) -> Path:
-    """Write analysis.pt (tensors) and analysis.json (what a person or a page reads) atomically."""
+def analysis_files(home: Path) -> tuple[Path, Path]:
+    """(tensors, readable summary) for a run folder, or beside a checkpoint file outside any run."""
+    home = Path(home)
+    if home.is_dir():
+        return home / ANALYSIS_FILE, home / ANALYSIS_SUMMARY
+    return home.with_name(home.stem + "." + ANALYSIS_FILE), home.with_name(home.stem + "." + ANALYSIS_SUMMARY)
+
+
+def save_analysis(home: Path, analysis: Analysis) -> Path:
+    """Write the analysis (tensors) and its summary (what a person or a page reads) atomically."""
+    path, summary = analysis_files(home)
     buffer = io.BytesIO()
     torch.save(analysis.state_dict(), buffer)
-    path = Path(run_dir) / ANALYSIS_FILE
     atomic_write_bytes(path, buffer.getvalue())
-    atomic_write_json(Path(run_dir) / ANALYSIS_SUMMARY, analysis.summary())
+    atomic_write_json(summary, analysis.summary())
     return path
 
 
-def load_analysis(run_dir: Path) -> Analysis | None:
-    """The run's stored analysis, or None when there is none (or it cannot be read)."""
-    path = Path(run_dir) / ANALYSIS_FILE
+def load_analysis(home: Path) -> Analysis | None:
+    """The stored analysis of a run folder (or of a lone checkpoint), or None when there is none usable."""
+    path, _ = analysis_files(home)
     if not path.is_file():
         return None
     try:

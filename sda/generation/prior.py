@@ -12,15 +12,17 @@ from being copies.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 MAX_COMPONENTS = 48
 NEIGHBOURS = 4
-MIX_RANGE = (0.2, 0.8)  # how far towards the neighbour a draw moves
-NOISE = 0.15  # noise per PCA direction, in that direction's standard deviations
+MIX_RANGE = (0.25, 0.75)  # how far towards the neighbour a draw moves
+NOISE = 0.2  # noise per PCA direction, in that direction's standard deviations
+COPY_QUANTILE = 0.1  # a draw must be at least as far from every training point as the closest 10 % of training pairs
+REDRAWS = 8
 
 
 @dataclass
@@ -33,6 +35,8 @@ class LatentPrior:
     total_variance: float
     points: torch.Tensor  # (N, D)
     neighbours: torch.Tensor  # (N, k) indices of each point's nearest others
+    min_distance: float = 0.0  # draws closer than this to a training point are drawn again
+    _norms: torch.Tensor | None = field(default=None, repr=False)
 
     @classmethod
     def fit(cls, points: torch.Tensor, seed: int = 0) -> "LatentPrior":
@@ -62,9 +66,11 @@ class LatentPrior:
             distances = torch.cdist(points, points)
             distances.fill_diagonal_(float("inf"))
             neighbours = distances.topk(k, largest=False).indices
+            closest = float(torch.quantile(distances.min(1).values, COPY_QUANTILE))
         else:
             neighbours = torch.zeros(count, 1, dtype=torch.long)
-        return cls(mean.float(), components.float(), stds.float(), total, points.float(), neighbours)
+            closest = 0.0
+        return cls(mean.float(), components.float(), stds.float(), total, points.float(), neighbours, closest)
 
     # -- coordinates ---------------------------------------------------
     def coords(self, z: torch.Tensor) -> torch.Tensor:
@@ -84,7 +90,21 @@ class LatentPrior:
 
     # -- drawing -------------------------------------------------------
     def draw(self, rng: np.random.Generator) -> torch.Tensor:
-        """One latent (D,) near the training points."""
+        """One latent (D,) near the training points, but not on top of one (that would be a copy)."""
+        for _ in range(REDRAWS):
+            z = self._draw_once(rng)
+            if self._nearest(z) >= self.min_distance:
+                break
+        return z
+
+    def _nearest(self, z: torch.Tensor) -> float:
+        """Distance from ``z`` to the closest training point."""
+        if self._norms is None:
+            self._norms = self.points.square().sum(1)
+        squared = self._norms - 2.0 * (self.points @ z) + z.square().sum()
+        return float(squared.min().clamp_min(0.0).sqrt())
+
+    def _draw_once(self, rng: np.random.Generator) -> torch.Tensor:
         count = self.points.shape[0]
         anchor = int(rng.integers(count))
         z = self.points[anchor].clone()
@@ -105,12 +125,13 @@ class LatentPrior:
     def state_dict(self) -> dict:
         big = self.points.numel() > 4_000_000  # keep model files small for large datasets
         return {"mean": self.mean, "components": self.components, "stds": self.stds, "total_variance": self.total_variance,
-                "points": self.points.half() if big else self.points, "neighbours": self.neighbours}
+                "points": self.points.half() if big else self.points, "neighbours": self.neighbours,
+                "min_distance": self.min_distance}
 
     @classmethod
     def from_state(cls, state: dict) -> "LatentPrior":
         return cls(state["mean"].float(), state["components"].float(), state["stds"].float(), float(state["total_variance"]),
-                   state["points"].float(), state["neighbours"].long())
+                   state["points"].float(), state["neighbours"].long(), float(state.get("min_distance", 0.0)))
 
     def check_shapes(self, dims: int) -> str | None:
         """None when consistent with ``dims`` latent values per window, else what is wrong."""

@@ -1,10 +1,12 @@
 """Sounds longer than one window: windows laid end to end with crossfades.
 
-Windows overlap by a quarter of their length and are crossfaded with
-complementary raised-cosine weights (they sum to exactly 1). In the log-mel
-domain that interpolates levels in dB, so a join is never quieter than both
-of its sides, and because the whole sound is inverted to audio in one pass
-afterwards there is no phase jump to click either.
+Decoded windows (log-mel) are joined by a short crossfade of complementary
+raised-cosine weights (they sum to exactly 1) on mel power: every band at a
+join lies between its levels on the two sides, so a join never dips, and the
+next window's attack arrives within ``JOIN_FRAMES`` frames instead of being
+faded in slowly. The whole sound is then inverted to audio in one pass, so
+there is no phase jump to click either. Latent offsets (variations, axis
+pushes) are crossfaded more gently, over a quarter of a window.
 """
 
 from __future__ import annotations
@@ -42,6 +44,15 @@ def crossfade(windows: torch.Tensor, overlap: int, total: int) -> torch.Tensor:
             weight[-overlap:] = 1.0 - fade_in
         out[..., k * hop : k * hop + length] += windows[k] * weight
     return out[..., :total]
+
+
+JOIN_FRAMES = 6  # spectrogram frames (64 ms at 48 kHz) over which one window hands over to the next
+
+
+def join_db(windows: torch.Tensor, total: int, overlap: int = JOIN_FRAMES) -> torch.Tensor:
+    """(n, n_mels, L) windows in dB -> (n_mels, total) dB, crossfaded on power."""
+    power = torch.pow(10.0, windows.double() / 10.0)
+    return (10.0 * torch.log10(crossfade(power, overlap, total).clamp_min(1e-30))).to(windows.dtype)
 
 
 def tile(sequence: torch.Tensor, total: int) -> torch.Tensor:
