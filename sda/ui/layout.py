@@ -16,7 +16,7 @@ from sda.audio.io import AUDIO_EXTENSIONS
 from sda.ui import frontend
 from sda.ui.config_form import ADVANCED_FIELDS, PRESET_CHOICES
 from sda.ui.page_state import PageState
-from sda.ui.play_layout import PLAY_LOAD_OUT, build_play_api, build_play_tab
+from sda.ui.play_layout import PLAY_CSS, PLAY_LOAD_OUT, build_play_api, build_play_tab
 from sda.ui.play_layout import bind as play_bind
 from sda.ui.play_models import MODEL_OUT
 from sda.ui.play_page import PlayPage
@@ -200,7 +200,7 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
 def launch_options(settings: AppSettings) -> dict:
     """Arguments for ``demo.launch``: page assets and upload limits (host and port come from GRADIO_SERVER_*)."""
     return dict(
-        css=frontend.CSS,
+        css=frontend.CSS + PLAY_CSS,
         head=frontend.HEAD,
         max_file_size=settings.max_file_bytes,
         ssr_mode=False,

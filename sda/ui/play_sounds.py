@@ -8,6 +8,7 @@ main player. The same actions back the public API (``api_*``).
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import gradio as gr
@@ -152,7 +153,8 @@ class SoundHandlers:
 
         history = PlayFiles.of(self.settings, play.workspace_id).history
         folder = history.new_folder()
-        audio_path, sidecar = save_sound(sound, folder / "sound.wav")
+        name = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{entry.name}-{kind}-{folder.name[-4:]}").strip("-")[:60]
+        audio_path, sidecar = save_sound(sound, folder / f"{name}.wav")
         sound_picture(sound.audio, sound.sample_rate, label).save(folder / "picture.png")
         seconds = len(sound.audio) / sound.sample_rate
         settings = dict(getattr(sound, "settings", {}) or {})
