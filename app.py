@@ -5,10 +5,15 @@ Binds to 127.0.0.1 unless GRADIO_SERVER_NAME says otherwise (a Space sets
 folder and the limits (see sda/ui/settings.py).
 """
 
-from sda.ui.layout import build_demo, launch_options
-from sda.ui.settings import AppSettings
+import sys
 
-settings = AppSettings.from_env()
+from sda.ui.layout import build_demo, launch_options
+from sda.ui.settings import AppSettings, SettingsError
+
+try:
+    settings = AppSettings.from_env()
+except SettingsError as exc:
+    sys.exit(f"sda: {exc}")
 demo = build_demo(settings)
 
 if __name__ == "__main__":

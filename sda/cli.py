@@ -47,6 +47,7 @@ def cmd_train(args) -> int:
         resume_path = resolve_checkpoint(Path(args.resume))
         state = load_checkpoint(resume_path)
         config = TrainingConfig.from_dict(state["config"])
+        config.max_training_minutes = 0.0  # a shared server's time limit does not follow a run to your machine
         run_dir = Path(args.out) if args.out else resume_path.parent.parent
         inputs = [str(Path(args.data_dir).absolute())] if args.data_dir else read_run_info(resume_path.parent.parent).get("data_inputs")
         if not inputs:

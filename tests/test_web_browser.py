@@ -15,10 +15,7 @@ from pathlib import Path
 
 import pytest
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 from web_helpers import (  # noqa: E402
-    CHROMIUM,
     AppServer,
     epoch_shown,
     launch_browser,
@@ -26,6 +23,7 @@ from web_helpers import (  # noqa: E402
     make_sound_files,
     make_zip,
     open_app,
+    require_browser,
     set_advanced,
     text,
     upload_sounds,
@@ -35,7 +33,7 @@ from web_helpers import (  # noqa: E402
     write_tone,
 )
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Chromium at /usr/bin/chromium")
+playwright_api = require_browser()
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
 

@@ -12,7 +12,7 @@ import pytest
 from sda.training.rundir import update_run_info
 from sda.ui.train_page import TrainPage
 from sda.ui.sessions import TrainingManager
-from sda.ui.settings import AppSettings
+from sda.ui.settings import AppSettings, SettingsError
 from sda.ui.workspace import (
     Workspace,
     browser_secret,
@@ -242,7 +242,7 @@ def test_settings_from_environment(monkeypatch, tmp_path):
     assert settings.data_root == tmp_path.resolve() and settings.max_files == 12
     assert settings.max_concurrent_trainings == 3 and settings.test_tiny
     monkeypatch.setenv("SDA_MAX_FILES", "lots")
-    with pytest.raises(SystemExit, match="SDA_MAX_FILES"):
+    with pytest.raises(SettingsError, match="SDA_MAX_FILES"):
         AppSettings.from_env()
 
 

@@ -2,7 +2,11 @@
 
 The server runs as `python app.py` in its own process (as a user runs it),
 on a free port, with its data in a temporary folder and the tiny test model
-(SDA_TEST_TINY=1). The browser is the system Chromium driven by Playwright.
+(SDA_TEST_TINY=1), or (``AppServer.as_readme_says``) from the repository
+root with no SDA_* or GRADIO_* variable but the port, exactly as README
+tells a user. The browser is the system Chromium driven by Playwright;
+without it (or without Playwright) browser tests are skipped, except in CI
+(CI=true), where that is a failure.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,6 +30,29 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run", "--disable-sync",
 ]
+
+
+IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def require_browser():
+    """Playwright's sync API, for a module of browser tests (call it at import).
+
+    Locally a missing Playwright or Chromium skips the module; in CI it fails
+    it, so a CI run that ran no browser test never passes.
+    """
+    problem = None
+    try:
+        import playwright.sync_api as api
+    except ImportError:
+        api, problem = None, "the playwright package is not installed"
+    if problem is None and not Path(CHROMIUM).exists():
+        problem = f"Chromium is not at {CHROMIUM}"
+    if problem:
+        if IN_CI:
+            pytest.fail(f"Browser tests cannot run: {problem} (CI=true, so this is a failure).", pytrace=False)
+        pytest.skip(f"browser tests need a browser: {problem}", allow_module_level=True)
+    return api
 
 
 def write_tone(path: Path, seconds: float = 1.5, sample_rate: int = 44100, channels: int = 1, freq: float = 220.0, seed: int = 0) -> Path:
@@ -62,11 +90,11 @@ def free_port() -> int:
 class AppServer:
     """`python app.py` on a free port; stopped (and its log kept) at the end."""
 
-    def __init__(self, data_root: Path, extra_env: dict | None = None) -> None:
+    def __init__(self, data_root: Path, extra_env: dict | None = None, log_path: Path | None = None) -> None:
         self.data_root = Path(data_root)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = self.data_root / "server.log"
+        self.log_path = log_path or self.data_root / "server.log"
         self.env = {
             **os.environ,
             "GRADIO_SERVER_PORT": str(self.port),
@@ -78,6 +106,18 @@ class AppServer:
             **(extra_env or {}),
         }
         self.process: subprocess.Popen | None = None
+
+    @classmethod
+    def as_readme_says(cls, log_path: Path) -> "AppServer":
+        """`python app.py` from the repository root with no SDA_* or GRADIO_* variable but the port.
+
+        Its data lands where a user's would: workspaces/ and .sda-browser-secret
+        in the repository root (the caller removes what the test made).
+        """
+        server = cls(REPO, log_path=log_path)
+        server.env = {k: v for k, v in os.environ.items() if not k.startswith(("SDA_", "GRADIO_"))}
+        server.env.update(GRADIO_SERVER_PORT=str(server.port), PYTHONUNBUFFERED="1")
+        return server
 
     def start(self, timeout: float = 90.0) -> "AppServer":
         self.data_root.mkdir(parents=True, exist_ok=True)

@@ -57,6 +57,9 @@ class TrainingConfig:
     preview_interval_short: int = 2  # used when max_epochs is small
     num_preview_samples: int = 2
     keep_checkpoints: int = 3
+    # Most minutes of training for the whole run (resumes included), then it
+    # stops with a checkpoint; 0 = no limit. Set by a shared server.
+    max_training_minutes: float = 0.0
     # "auto": bf16 autocast where the hardware runs it fast; "bf16" or "fp32".
     precision: str = "auto"
     regularization: RegularizationConfig = field(default_factory=RegularizationConfig)
@@ -96,6 +99,7 @@ class TrainingConfig:
             ("validation fraction", self.val_fraction, _finite(self.val_fraction) and 0 <= self.val_fraction < 0.9, "a number from 0 to 0.9"),
             ("KL warm-up fraction", self.kl_warmup_fraction, _finite(self.kl_warmup_fraction) and 0 <= self.kl_warmup_fraction <= 1, "a number from 0 to 1"),
             ("free bits", self.free_bits, _finite(self.free_bits) and self.free_bits >= 0, "a number of at least 0"),
+            ("training minutes", self.max_training_minutes, _finite(self.max_training_minutes) and self.max_training_minutes >= 0, "a number of at least 0 (0 = no limit)"),
             ("precision", self.precision, self.precision in ("auto", "bf16", "fp32"), "one of auto, bf16, fp32"),
         ]
         for name, value, ok, expected in checks:

@@ -233,7 +233,7 @@ class TrainingSession:
             kl_weight = get_kl_weight(epoch, config.max_epochs, config.kl_warmup_fraction, config.kl_weight_max)
             loader.set_epoch(epoch)
             context = StepContext(epoch + 1, total_steps, config.seed, step=self.step,
-                                  should_pause=lambda: self.save_event.is_set() or self._early_preview_due(loop_start))
+                                  should_pause=lambda: self.save_event.is_set() or self._early_preview_due(loop_start) or self._time_up())
             while True:
                 result = train_epoch(self.model, loader, self.optimizer, self.spectrogram, kl_weight, device,
                                      config.regularization.gradient_clip_norm, callback=self.emit, cancel_event=self.cancel_event,
@@ -241,7 +241,7 @@ class TrainingSession:
                 self.step = context.step
                 if not result["interrupted"]:
                     break
-                if self.cancel_event.is_set():
+                if self.cancel_event.is_set() or self._time_up():
                     cancelled = True
                     break
                 if self._early_preview_due(loop_start):
@@ -250,7 +250,7 @@ class TrainingSession:
                     self.save_event.clear()
                     self._save(epoch, "manual", None, result["train_loss"])
             if cancelled:
-                self._save(epoch, "cancel", None, result["train_loss"])
+                self._save(epoch, "time_limit" if self._time_up() else "cancel", None, result["train_loss"])
                 break
             train_seconds += self.partial.seconds
             val = validate_epoch(self.model, self.data.val_loader, self.spectrogram, kl_weight, device, free_bits=config.free_bits, dtype=self.dtype)
@@ -280,11 +280,16 @@ class TrainingSession:
                 self._previews(number)
             if number % config.checkpoint_interval == 0 or last:
                 self._save(number, "final" if last else "interval", val["val_loss"], result["train_loss"])
-            if self.cancel_event.is_set() and not last:
+            if (self.cancel_event.is_set() or self._time_up()) and not last:
                 cancelled = True
-                self._save(number, "cancel", val["val_loss"], result["train_loss"])
+                self._save(number, "time_limit" if self._time_up() else "cancel", val["val_loss"], result["train_loss"])
                 break
         return self._finish(cancelled, train_seconds)
+
+    def _time_up(self) -> bool:
+        """The run has trained its ``max_training_minutes`` (all sessions together)."""
+        limit = self.config.max_training_minutes
+        return bool(limit) and self.elapsed_before + time.time() - self.session_start >= limit * 60
 
     def _early_preview_due(self, loop_start: float) -> bool:
         """A long first epoch (a large dataset) gets a preview after a few seconds, not at its end."""
@@ -299,6 +304,10 @@ class TrainingSession:
             self.emit(PreviewEvent(epoch, str(path), "reconstruction", self.spec_config.sample_rate))
 
     def _finish(self, cancelled: bool, train_seconds: float) -> dict:
+        timed_out = cancelled and self._time_up() and not self.cancel_event.is_set()
+        if timed_out:
+            self.emit(StatusEvent("time_limit", f"Stopped after {self.config.max_training_minutes:g} min of training, "
+                                                "the most this run may train. The last checkpoint is kept."))
         epochs = self.history.epoch_metrics
         last = epochs[-1] if epochs else None
         best = get_best_checkpoint(self.output_dir / rundir.CHECKPOINT_DIR)
@@ -312,8 +321,8 @@ class TrainingSession:
             was_cancelled=cancelled, last_checkpoint_path=str(self.last_checkpoint) if self.last_checkpoint else None,
             epochs_completed=done,
         ))
-        rundir.update_run_info(self.output_dir, status="cancelled" if cancelled else "completed",
-                               epochs_done=done, best_checkpoint=str(best) if best else None)
+        status = "time_limit" if timed_out else "cancelled" if cancelled else "completed"
+        rundir.update_run_info(self.output_dir, status=status, epochs_done=done, best_checkpoint=str(best) if best else None)
         self.log.close()
         return {
             "model": self.model, "metrics_history": self.history, "output_dir": self.output_dir,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sda.training.config import ConfigError, TrainingConfig, get_adaptive_config
-from sda.ui.settings import TINY_OVERRIDES
+from sda.ui.settings import TINY_OVERRIDES, AppSettings
 
 PRESET_CHOICES = ["Auto", "Conservative", "Balanced", "Aggressive"]
 
@@ -95,7 +95,35 @@ def apply_values(config: TrainingConfig, values: dict[str, Any]) -> TrainingConf
     return config
 
 
-def build_config(file_count: int, preset: str, values: dict[str, Any] | None = None, tiny: bool = False) -> TrainingConfig:
+@dataclass(frozen=True)
+class ServerCaps:
+    """What a shared server allows one run (None: no cap)."""
+
+    max_epochs: int | None = None
+    max_training_minutes: float | None = None
+
+    @classmethod
+    def of(cls, settings: AppSettings) -> "ServerCaps":
+        return cls(settings.max_epochs, settings.max_training_minutes)
+
+    def apply(self, config: TrainingConfig, values: dict[str, Any]) -> TrainingConfig:
+        """Hold ``config`` to the caps: a preset's epochs are lowered to the cap, a typed-in number over it is refused."""
+        if self.max_epochs is not None and config.max_epochs > self.max_epochs:
+            if "epochs" in user_values(values):
+                raise ConfigError(
+                    f"Setting 'epochs' is {config.max_epochs}; this server trains at most {self.max_epochs} epochs per run."
+                )
+            config.max_epochs = self.max_epochs
+        config.max_training_minutes = self.max_training_minutes or 0.0
+        return config
+
+    @property
+    def any(self) -> bool:
+        return self.max_epochs is not None or self.max_training_minutes is not None
+
+
+def build_config(file_count: int, preset: str, values: dict[str, Any] | None = None, tiny: bool = False,
+                 caps: ServerCaps = ServerCaps()) -> TrainingConfig:
     """The config for a new run; raises ConfigError naming the first bad setting."""
     config = get_adaptive_config(max(file_count, 1), (preset or "Auto").lower())
     if tiny:
@@ -103,16 +131,16 @@ def build_config(file_count: int, preset: str, values: dict[str, Any] | None = N
             set_attribute(config, dotted, value)
     apply_values(config, values or {})
     config.validate()
-    return config
+    return caps.apply(config, values or {})
 
 
-def resume_config(run_config: dict, values: dict[str, Any]) -> TrainingConfig | None:
-    """The config to resume with: None (the checkpoint's own) unless the user changed a field."""
-    if not user_values(values):
+def resume_config(run_config: dict, values: dict[str, Any], caps: ServerCaps = ServerCaps()) -> TrainingConfig | None:
+    """The config to resume with: None (the checkpoint's own) unless the user changed a field or the server caps runs."""
+    if not user_values(values) and not caps.any:
         return None
     config = apply_values(TrainingConfig.from_dict(run_config), values)
     config.validate()
-    return config
+    return caps.apply(config, values)
 
 
 def preset_hint(config: TrainingConfig) -> dict[str, Any]:
@@ -124,6 +152,7 @@ __all__ = [
     "ADVANCED_FIELDS",
     "PRESET_CHOICES",
     "ConfigError",
+    "ServerCaps",
     "build_config",
     "preset_hint",
     "resume_config",

@@ -172,7 +172,7 @@ class RunView:
             title = WARNING_TITLES.get(warning.kind, warning.kind.replace("_", " ").capitalize())
             times = f" ({count} times)" if count > 1 else ""
             message = _EPOCH_PREFIX.sub("", warning.message)  # the line already says which epoch
-            lines.append(f"⚠️ **{title}** at epoch {warning.epoch}{times}: {message}")
+            lines.append(f"**Warning: {title}** at epoch {warning.epoch}{times}: {message}")
         return "\n\n".join(lines) or "No warnings so far."
 
 

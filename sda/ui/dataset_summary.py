@@ -8,11 +8,13 @@ names, sizes and times: reloading the page does not decode everything again.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from sda.atomic import atomic_write_bytes, atomic_write_json
 from sda.audio.validation import decode_dataset
 from sda.ui.page_state import DatasetCheck
 from sda.ui.pictures import dataset_picture
@@ -51,7 +53,7 @@ class DatasetReport:
         if self.issues:
             text += f"\n\n{len(self.issues)} file{'s' if len(self.issues) != 1 else ''} cannot be used (see the table)."
         for problem in self.check.problems:
-            text += f"\n\n❌ {problem}"
+            text += f"\n\n**Problem:** {problem}"
         return text
 
 
@@ -94,10 +96,13 @@ def summarise_dataset(
         decoded = decode_dataset(files, progress=progress) if files else None
         summary = decoded.summary() if decoded else {"file_count": 0, "total_duration_s": 0.0, "issues": []}
         picture = dataset_picture(decoded.clips) if decoded else None
-        (directory / _PICTURE).unlink(missing_ok=True)
         if picture is not None:
-            picture.save(directory / _PICTURE)
-        (directory / _CACHE).write_text(json.dumps({"key": key, "summary": summary}), "utf-8")
+            png = io.BytesIO()
+            picture.save(png, format="PNG")
+            atomic_write_bytes(directory / _PICTURE, png.getvalue())
+        else:
+            (directory / _PICTURE).unlink(missing_ok=True)
+        atomic_write_json(directory / _CACHE, {"key": key, "summary": summary})
 
     issues = [(name, reason) for name, reason in workspace.rejected()]
     issues += [(Path(i["path"]).name, i["reason"]) for i in summary.get("issues", [])]

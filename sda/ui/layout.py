@@ -20,7 +20,9 @@ from sda.ui.play_layout import PLAY_CSS, PLAY_LOAD_OUT, build_play_api, build_pl
 from sda.ui.play_layout import bind as play_bind
 from sda.ui.play_models import MODEL_OUT
 from sda.ui.play_page import PlayPage
+from sda.ui.public_text import public_value
 from sda.ui.run_status import RUN_COLUMNS
+from sda.ui.serving import blocked_paths
 from sda.ui.settings import AppSettings
 from sda.ui.train_live import BUTTONS, PLOTS
 from sda.ui.train_page import TrainPage
@@ -69,7 +71,7 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
                     page.lock.release()
             else:
                 result = {}
-            values = tuple(result.get(name, gr.skip()) for name in names)
+            values = tuple(_shown(c[name], result[name]) if name in result else gr.skip() for name in names)
             return values[0] if len(values) == 1 else values
 
         # Progress shows on the dataset summary only (decoding can take a while); refreshes stay quiet.
@@ -197,9 +199,24 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
     return demo
 
 
+# Components whose values are text a user reads: no server path or workspace id may reach them.
+_TEXT_COMPONENTS = (gr.Markdown, gr.Textbox, gr.Dataframe, gr.HTML, gr.JSON)
+
+
+def _shown(component, value):
+    """A handler's value as the browser may see it (see public_text.py)."""
+    return public_value(value) if isinstance(component, _TEXT_COMPONENTS) else value
+
+
 def launch_options(settings: AppSettings) -> dict:
-    """Arguments for ``demo.launch``: page assets and upload limits (host and port come from GRADIO_SERVER_*)."""
+    """Arguments for ``demo.launch``: page assets, upload limits, what Gradio may serve.
+
+    Host and port come from GRADIO_SERVER_*. Files reach the browser only
+    through ``serving.servable``; the data root is blocked so that nothing
+    else of it can.
+    """
     return dict(
+        blocked_paths=blocked_paths(settings),
         css=frontend.CSS + PLAY_CSS,
         head=frontend.HEAD,
         max_file_size=settings.max_file_bytes,

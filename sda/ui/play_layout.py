@@ -21,6 +21,7 @@ from sda.ui.play_library import HISTORY_OUT, RECALL_OUT
 from sda.ui.play_models import AXIS_NAMES, MODEL_OUT
 from sda.ui.play_page import PlayPage
 from sda.ui.play_sounds import RESULT_OUT
+from sda.ui.public_text import public_value
 
 AUDIO_TYPES = sorted(AUDIO_EXTENSIONS)
 PLAY_LOAD_OUT = ["play", *MODEL_OUT, "history"]
@@ -53,13 +54,21 @@ AB_SWITCH_JS = """() => {
 }"""
 
 
+# Components whose values are text a user reads: no server path or workspace id may reach them.
+_TEXT_COMPONENTS = (gr.Markdown, gr.Textbox, gr.Dataframe, gr.HTML, gr.JSON)
+
+
+def _shown(component, value):
+    return public_value(value) if isinstance(component, _TEXT_COMPONENTS) else value
+
+
 def bind(c: dict, handler, names: list[str], *, generation: bool = False, progress_on: str | None = None) -> dict:
     """Gradio's view of ``handler``: output tuple in ``names`` order."""
 
     @functools.wraps(handler)
     def run(*args):
         result = handler(*args)
-        values = tuple(result.get(name, gr.skip()) for name in names)
+        values = tuple(_shown(c[name], result[name]) if name in result else gr.skip() for name in names)
         return values[0] if len(values) == 1 else values
 
     options = dict(fn=run, outputs=[c[n] for n in names], api_name=f"play_{handler.__name__}", api_visibility="private")

@@ -21,7 +21,7 @@ ACTIVE = ("queued", "running")
 
 
 def run_state(manager: TrainingManager, run_dir: Path, info: dict | None = None) -> str:
-    """"queued", "running", "completed", "cancelled", "failed", "interrupted" or "new"."""
+    """"queued", "running", "completed", "cancelled", "time_limit", "failed", "interrupted" or "new"."""
     phase = manager.phase(run_dir)
     if phase != "idle":
         return phase
@@ -31,7 +31,7 @@ def run_state(manager: TrainingManager, run_dir: Path, info: dict | None = None)
     status = info.get("status", "new")
     if status in ("preparing", "training"):
         return "interrupted"
-    return status if status in ("completed", "cancelled", "failed") else "new"
+    return status if status in ("completed", "cancelled", "time_limit", "failed") else "new"
 
 
 def resume_checkpoint(run_dir: Path) -> Path | None:
@@ -69,7 +69,7 @@ def status_markdown(state: str, view: RunView | None, manager: TrainingManager, 
     if state == "queued":
         position = manager.queue_position(run_dir) or 1
         return (
-            f"⏳ {name} is waiting for a free training slot: this server trains {manager.max_concurrent} "
+            f"**Waiting:** {name} is waiting for a free training slot: this server trains {manager.max_concurrent} "
             f"run{'s' if manager.max_concurrent != 1 else ''} at a time and {position} "
             f"{'is' if position == 1 else 'are'} in line up to and including yours. "
             "It starts by itself; you may close this page and come back."
@@ -78,9 +78,9 @@ def status_markdown(state: str, view: RunView | None, manager: TrainingManager, 
         if not view.epochs and view.last_step is None:
             status = view.status
             if status is not None and status.phase == "decoding" and status.progress:
-                return f"⏳ {name}: preparing your sounds… {status.progress:.0%}"
-            return f"⏳ {name}: preparing your sounds…" if status is None else f"⏳ {name}: {status.message}"
-        text = f"🟢 {name} is training. It keeps going if you close this page."
+                return f"**Preparing:** {name}: reading your sounds… {status.progress:.0%}"
+            return f"**Preparing:** {name}: reading your sounds…" if status is None else f"**Preparing:** {name}: {status.message}"
+        text = f"**Training:** {name} is training. It keeps going if you close this page."
         if view.checkpoint is not None:
             who = "by you" if view.checkpoint.reason == "manual" else "automatically"
             text += f" Last checkpoint: epoch {view.checkpoint.epoch}, saved {who}."
@@ -89,17 +89,23 @@ def status_markdown(state: str, view: RunView | None, manager: TrainingManager, 
     error = manager.start_error(run_dir) or (complete.error if complete else None) or read_run_info(run_dir).get("error")
     if state == "failed":
         again = " Your last checkpoint is kept; press **Resume** to try again." if resume_checkpoint(run_dir) else ""
-        return f"❌ {name} stopped with an error: {plain_error(error)}.{again}"
+        return f"**Error:** {name} stopped with an error: {plain_error(error)}.{again}"
     if state == "cancelled":
         saved = f" A checkpoint was saved ({view.checkpoint.path and Path(view.checkpoint.path).name})." if view.checkpoint else ""
-        return f"⏹ {name} was cancelled after epoch {_epochs_done(view, run_dir)}.{saved} Press **Resume** to continue."
+        return f"**Cancelled:** {name} was cancelled after epoch {_epochs_done(view, run_dir)}.{saved} Press **Resume** to continue."
     if state == "completed":
         best = complete.best_val_loss if complete else read_run_info(run_dir).get("best_val_loss")
         took = f" in {format_duration(complete.total_time)}" if complete else ""
         best_text = f" Best validation loss {best:.4f}." if isinstance(best, (int, float)) else ""
-        return f"✅ {name} finished {_epochs_done(view, run_dir)} epochs{took}.{best_text} Download the model below."
+        return f"**Finished:** {name} finished {_epochs_done(view, run_dir)} epochs{took}.{best_text} Download the model below."
+    if state == "time_limit":
+        minutes = (read_run_info(run_dir).get("config") or {}).get("max_training_minutes") or 0
+        return (
+            f"**Time limit:** {name} stopped after {minutes:g} min of training, the most this server gives one run "
+            f"(after epoch {_epochs_done(view, run_dir)}). Its checkpoint is kept: download the model below."
+        )
     if state == "interrupted":
-        return f"⏸ {name} was interrupted (the server stopped). Press **Resume** to continue from its last checkpoint."
+        return f"**Interrupted:** {name} was interrupted (the server stopped). Press **Resume** to continue from its last checkpoint."
     return f"{name} has not started training."
 
 
@@ -110,7 +116,7 @@ def _epochs_done(view: RunView, run_dir: Path) -> int:
 
 
 STATE_LABELS = {
-    "queued": "waiting", "running": "training", "completed": "finished", "cancelled": "cancelled",
+    "queued": "waiting", "running": "training", "completed": "finished", "cancelled": "cancelled", "time_limit": "time limit",
     "failed": "failed", "interrupted": "interrupted", "new": "not started",
 }
 RUN_COLUMNS = ["Run", "Status", "Epochs", "Best validation loss", "Files", "Started"]

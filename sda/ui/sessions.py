@@ -6,7 +6,13 @@ its run directory. Pages never hold a runner; they ask this registry about a
 run directory and read the events the engine appends to its metrics.jsonl.
 
 At most ``max_concurrent`` runs train at once. A start over the cap waits in
-a first-come queue and starts by itself when a training ends.
+a first-come queue of at most ``max_queue`` runs and starts by itself when a
+training ends; beyond that, ``submit`` refuses it (QueueFull).
+
+Each workspace has a lock (``workspace_lock``): a start checks that the
+workspace has no run going and submits under it, so two tabs of one
+workspace cannot start two trainings, and Clear cannot remove the files a
+start is about to hand over.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ from typing import Callable
 from sda.training.config import TrainingConfig
 
 _PUMP_SECONDS = 0.5
+
+
+class QueueFull(RuntimeError):
+    """Every training slot is taken and the queue holds as many runs as the server allows."""
 
 
 @dataclass
@@ -53,11 +63,14 @@ class TrainingManager:
         max_concurrent: int | None = None,
         runner_factory: Callable[[], object] = _default_runner,
         device_resolver: Callable[[], object] = _default_device,
+        max_queue: int | None = None,
     ) -> None:
         self._runner_factory = runner_factory
         self._device_resolver = device_resolver
         self._device = None
         self._max_concurrent = max_concurrent
+        self.max_queue = max_queue  # None: no limit
+        self._workspace_locks: dict[str, threading.Lock] = {}
         self._lock = threading.RLock()
         self._runners: dict[Path, object] = {}  # run_dir -> runner (running or finished)
         self._jobs: dict[Path, TrainingJob] = {}  # run_dir -> its latest job
@@ -125,10 +138,34 @@ class TrainingManager:
                 if run_dir in self._jobs and self._is_running(run_dir)
             )
 
+    def files_in_use(self, workspace_id: str) -> set[Path]:
+        """Files that runs of ``workspace_id`` waiting or training will read (or are reading)."""
+        with self._lock:
+            jobs = [job for job in self._queue if job.workspace_id == workspace_id]
+            jobs += [
+                self._jobs[run_dir] for run_dir in self._runners
+                if run_dir in self._jobs and self._jobs[run_dir].workspace_id == workspace_id and self._is_running(run_dir)
+            ]
+            return {Path(path) for job in jobs for path in job.file_paths}
+
+    def workspace_lock(self, workspace_id: str) -> threading.Lock:
+        """The lock a workspace's start, resume and clear hold from their check to their action."""
+        with self._lock:
+            return self._workspace_locks.setdefault(workspace_id, threading.Lock())
+
     # --------------------------------------------------------------- actions
     def submit(self, job: TrainingJob) -> int:
-        """Start ``job`` now (returns 0) or queue it (returns its place in the queue)."""
+        """Start ``job`` now (returns 0) or queue it (returns its place in the queue).
+
+        Raises QueueFull when every slot is taken and the queue is full.
+        """
         with self._lock:
+            if (self.max_queue is not None and len(self._queue) >= self.max_queue
+                    and self.running_count() >= self.max_concurrent):
+                raise QueueFull(
+                    f"This server is busy: {self.running_count()} training{'s' if self.running_count() != 1 else ''} "
+                    f"running and {len(self._queue)} waiting, the most it keeps in line. Try again in a while."
+                )
             self._errors.pop(job.run_dir, None)
             self._jobs[job.run_dir] = job
             self._queue.append(job)

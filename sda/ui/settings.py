@@ -9,32 +9,57 @@ their own machine and an environment variable to change it:
   SDA_MAX_UPLOAD_MB             most bytes in one dataset (2000)
   SDA_MAX_TOTAL_MINUTES         longest total audio one dataset may train on (120)
   SDA_MAX_CONCURRENT_TRAININGS  trainings at once on this server (1 on CPU, 2 on a GPU)
+  SDA_MAX_QUEUE                 most runs waiting for a training slot; a start beyond it is refused (20; 0 = no waiting)
+  SDA_MAX_EPOCHS                most epochs one run may train (no cap); presets above it are lowered to it
+  SDA_MAX_TRAINING_MINUTES      most minutes one run may train, all its resumes together (no cap); then it
+                                stops with a checkpoint and the page says why
+  SDA_MAX_DISK_GB               most disk all workspaces together may use (no cap); uploads and new runs are
+                                refused beyond it
   SDA_WORKSPACE_TTL_DAYS        delete workspaces untouched this long and not training (7; 0 = never)
   SDA_BROWSER_SECRET            key for the workspace id kept in the browser (default: made once, kept in SDA_DATA_ROOT)
   SDA_TEST_TINY=1               tiny model and short runs, for tests and demos of the page itself
 
+A setting that makes no sense (not a number, a negative limit, a cap of 0
+trainings) stops the app at start with a message naming the variable.
 Host and port are Gradio's own GRADIO_SERVER_NAME (default 127.0.0.1) and GRADIO_SERVER_PORT (7860).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 
-def _env_number(name: str, default: float, cast=float):
+class SettingsError(ValueError):
+    """An SDA_* variable the app cannot run with; the message names it and says what it must be."""
+
+
+def _env_number(name: str, default, *, whole: bool = False, minimum: float = 0.0, above: bool = False, unset_means: str = ""):
+    """The number in variable ``name`` (``default`` when unset), checked against ``minimum``."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
+    kind = "a whole number" if whole else "a number"
+    bound = f"above {minimum:g}" if above else f"at least {minimum:g}"
+    hint = f" (leave it unset for {unset_means})" if unset_means else ""
     try:
-        return cast(raw)
+        value = float(raw)
     except ValueError:
-        raise SystemExit(f"Environment variable {name}={raw!r} must be a number (default {default}).") from None
+        value = math.nan
+    if not math.isfinite(value) or (whole and not value.is_integer()) or value < minimum or (above and value <= minimum):
+        raise SettingsError(f"Environment variable {name}={raw!r} must be {kind} {bound}{hint}.")
+    return int(value) if whole else value
 
 
 def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"Environment variable {name}={raw!r} must be 1 or 0.")
 
 
 @dataclass(frozen=True)
@@ -47,6 +72,10 @@ class AppSettings:
     max_total_minutes: float = 120.0  # decoded duration of one dataset
     max_upload_mb: float = 2000.0  # all files of one dataset on disk
     max_concurrent_trainings: int | None = None  # None: 1 on CPU, 2 on a GPU
+    max_queue: int = 20  # runs waiting for a slot
+    max_epochs: int | None = None  # epochs per run; None: no cap
+    max_training_minutes: float | None = None  # training time per run; None: no cap
+    max_disk_gb: float | None = None  # all workspaces together; None: no cap
     workspace_ttl_days: float = 7.0  # 0 keeps workspaces forever
     test_tiny: bool = False  # tiny model and short runs, for CI
 
@@ -62,17 +91,25 @@ class AppSettings:
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
 
+    @property
+    def max_disk_bytes(self) -> int | None:
+        return None if self.max_disk_gb is None else int(self.max_disk_gb * 1024**3)
+
     @classmethod
     def from_env(cls) -> "AppSettings":
-        """Read the SDA_* variables listed above; unset ones keep their defaults."""
-        cap = os.environ.get("SDA_MAX_CONCURRENT_TRAININGS", "").strip()
+        """Read the SDA_* variables listed above; unset ones keep their defaults. Raises SettingsError."""
         return cls(
             data_root=Path(os.environ.get("SDA_DATA_ROOT", "") or Path.cwd()).expanduser().resolve(),
-            max_file_mb=_env_number("SDA_MAX_FILE_MB", cls.max_file_mb),
-            max_files=_env_number("SDA_MAX_FILES", cls.max_files, int),
-            max_total_minutes=_env_number("SDA_MAX_TOTAL_MINUTES", cls.max_total_minutes),
-            max_upload_mb=_env_number("SDA_MAX_UPLOAD_MB", cls.max_upload_mb),
-            max_concurrent_trainings=_env_number("SDA_MAX_CONCURRENT_TRAININGS", 1, int) if cap else None,
+            max_file_mb=_env_number("SDA_MAX_FILE_MB", cls.max_file_mb, above=True),
+            max_files=_env_number("SDA_MAX_FILES", cls.max_files, whole=True, minimum=1),
+            max_total_minutes=_env_number("SDA_MAX_TOTAL_MINUTES", cls.max_total_minutes, above=True),
+            max_upload_mb=_env_number("SDA_MAX_UPLOAD_MB", cls.max_upload_mb, above=True),
+            max_concurrent_trainings=_env_number("SDA_MAX_CONCURRENT_TRAININGS", None, whole=True, minimum=1,
+                                                 unset_means="1 on CPU, 2 on a GPU"),
+            max_queue=_env_number("SDA_MAX_QUEUE", cls.max_queue, whole=True, minimum=0),
+            max_epochs=_env_number("SDA_MAX_EPOCHS", None, whole=True, minimum=1, unset_means="no cap"),
+            max_training_minutes=_env_number("SDA_MAX_TRAINING_MINUTES", None, above=True, unset_means="no cap"),
+            max_disk_gb=_env_number("SDA_MAX_DISK_GB", None, above=True, unset_means="no cap"),
             workspace_ttl_days=_env_number("SDA_WORKSPACE_TTL_DAYS", cls.workspace_ttl_days),
             test_tiny=_env_flag("SDA_TEST_TINY"),
         )

@@ -16,7 +16,9 @@ from sda.audio.validation import decode_dataset
 from sda.ui import config_form
 from sda.ui.dataset_summary import DatasetReport, summarise_dataset
 from sda.ui.page_state import PageState
+from sda.ui.public_text import public_text
 from sda.ui.serving import servable
+from sda.ui.sessions import TrainingManager
 from sda.ui.settings import AppSettings
 from sda.ui.train_live import LiveRun
 from sda.ui.workspace import Workspace
@@ -27,8 +29,9 @@ DEMO_DIR = Path(__file__).resolve().parents[2] / "assets" / "demo"
 class DatasetHandlers:
     """Handlers for the dataset panel: one instance per server, per-page data in PageState."""
 
-    def __init__(self, settings: AppSettings, live: LiveRun, demo_dir: Path = DEMO_DIR) -> None:
+    def __init__(self, settings: AppSettings, manager: TrainingManager, live: LiveRun, demo_dir: Path = DEMO_DIR) -> None:
         self.settings = settings
+        self.manager = manager
         self.live = live
         self.demo_dir = demo_dir
 
@@ -53,19 +56,27 @@ class DatasetHandlers:
         workspace = self._workspace(page)
         if not self.demo_dir.is_dir() or not any(self.demo_dir.iterdir()):
             return {"dataset_note": "The demo sounds are not installed here (assets/demo is empty)."}
-        report = workspace.use_demo(self.demo_dir)
+        with self.manager.workspace_lock(workspace.id):  # not while a start hands the old files to a run
+            report = workspace.use_demo(self.demo_dir, self.manager.files_in_use(workspace.id))
         out = self._summarise(page, workspace, preset, progress)
         out["dataset_note"] = f"Loaded the demo sounds. {report.message()}"
         return out
 
     def clear_dataset(self, page: PageState | None, preset: str) -> dict:
-        """Start an empty dataset (runs keep the files they trained on)."""
+        """Start an empty dataset; sounds a run still reads (or may resume from) stay on the server."""
         if page is None:
             return {}
         workspace = self._workspace(page)
-        workspace.clear_dataset()
+        with self.manager.workspace_lock(workspace.id):
+            outcome = workspace.clear_dataset(self.manager.files_in_use(workspace.id))
         out = self._summarise(page, workspace, preset, None)
-        out["dataset_note"] = "The dataset is empty. Past runs keep the sounds they trained on."
+        out["dataset_note"] = {
+            "deleted": "The dataset is empty; its sounds were deleted from the server.",
+            "in use": "The dataset is empty. Its sounds could not be deleted now: your run that is training or "
+                      "waiting reads them. They stay with that run (so that it can be resumed later too).",
+            "kept": "The dataset is empty. Its sounds stay on the server with the past runs that trained on them, "
+                    "so that those can be resumed.",
+        }[outcome]
         return out
 
     def _summarise(self, page: PageState, workspace: Workspace, preset: str, progress) -> dict:
@@ -81,7 +92,7 @@ class DatasetHandlers:
     def outputs(self, page: PageState, report: DatasetReport, preset: str) -> dict:
         """The dataset panel for ``report`` (and the preset hints that depend on it)."""
         page.dataset = report.check
-        picture = servable(report.picture) if report.picture else None
+        picture = servable(report.picture, name="dataset.png") if report.picture else None
         return {
             "dataset_summary": report.markdown(self.settings),
             "dataset_picture": gr.update(value=picture, visible=picture is not None),
@@ -92,7 +103,7 @@ class DatasetHandlers:
     def preset_changed(self, preset: str, page: PageState | None) -> dict:
         """Say which preset Auto picks for this dataset and why, and show its values as hints."""
         count = page.dataset.file_count if page else 0
-        config = config_form.build_config(max(count, 1), preset, tiny=self.settings.test_tiny)
+        config = config_form.build_config(max(count, 1), preset, tiny=self.settings.test_tiny, caps=config_form.ServerCaps.of(self.settings))
         reason = config.preset_reason if count else "Add sounds to see which preset Auto picks for them."
         if preset != "Auto" and count:
             reason = f"{preset}: {_preset_blurb(config.preset)}"
@@ -108,7 +119,7 @@ class DatasetHandlers:
             return {"file_count": 0, "total_duration_s": 0.0, "formats": {}, "sample_rates": {}, "channels": {}, "issues": []}
         summary = decode_dataset(paths).summary()
         # Only the file name: server paths are nobody's business (and a "path" key reads as a file to clients).
-        summary["issues"] = [{"file": Path(i["path"]).name, "reason": i["reason"]} for i in summary["issues"]]
+        summary["issues"] = [{"file": Path(i["path"]).name, "reason": public_text(i["reason"])} for i in summary["issues"]]
         return json.loads(json.dumps(summary))  # JSON keys are text (sample rates are numbers here)
 
 

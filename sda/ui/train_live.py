@@ -13,6 +13,8 @@ from pathlib import Path
 
 import gradio as gr
 
+from sda.training.checkpoint import read_checkpoint_summary
+from sda.training.rundir import PREVIEW_DIR
 from sda.ui.dashboard import RunView
 from sda.ui.page_state import PageState
 from sda.ui.run_status import ACTIVE, checkpoint_text, resume_checkpoint, run_state, runs_table, status_markdown
@@ -74,10 +76,10 @@ class LiveRun:
         state = run_state(self.manager, view.run_dir)
         out: dict = {}
         if page.pending_previews:
-            out["preview_feed"] = [servable(_inside(view.run_dir, p)) for p in page.pending_previews]
+            out["preview_feed"] = _servable_previews(view.run_dir, page.pending_previews)
             page.pending_previews = []
         elif changes.previews:
-            out["preview_feed"] = [servable(_inside(view.run_dir, p)) for p in changes.previews]
+            out["preview_feed"] = _servable_previews(view.run_dir, changes.previews)
         now = time.time()
         page.epoch_plots_stale = page.epoch_plots_stale or bool(changes.epochs)
         plots_due = force or (page.epoch_plots_stale and (now - page.plots_sent_at >= EPOCH_PLOT_SECONDS or state not in ACTIVE))
@@ -121,6 +123,8 @@ class LiveRun:
         checkpoint = resume_checkpoint(view.run_dir)
         if checkpoint is None:
             return ""
+        if out_of_minutes(self.settings, checkpoint):
+            return f"`{view.run_id}` has trained the {self.settings.max_training_minutes:g} min this server gives one run; it cannot be resumed here."
         if state == "completed":
             return f"`{view.run_id}` did all its epochs. To train it further, set Epochs (Advanced) higher, then press Resume."
         return f"Resume continues `{view.run_id}` from {checkpoint_text(checkpoint)}."
@@ -134,7 +138,7 @@ class LiveRun:
         wanted = (
             page.dataset.ok and not busy,
             state in ACTIVE,
-            view is not None and not busy and state not in ACTIVE and resume_checkpoint(view.run_dir) is not None,
+            view is not None and not busy and state not in ACTIVE and _resumable(self.settings, view.run_dir),
             state == "running",
         )
         if wanted == page.last_buttons and not force:
@@ -149,12 +153,40 @@ class LiveRun:
         return {"timer": gr.Timer(active=active)}
 
 
-def _inside(run_dir: Path, path: str) -> Path:
-    """A preview path from the event stream, resolved within its run directory."""
-    candidate = Path(path) if Path(path).is_absolute() else Path(run_dir) / path
-    if not candidate.resolve().is_relative_to(Path(run_dir).resolve()):
-        raise ValueError(f"preview outside its run: {path}")
-    return candidate
+def out_of_minutes(settings: AppSettings, checkpoint: Path) -> bool:
+    """The run of ``checkpoint`` has trained as long as this server lets one run train."""
+    if settings.max_training_minutes is None:
+        return False
+    trained = (read_checkpoint_summary(checkpoint) or {}).get("elapsed_seconds") or 0.0
+    return trained >= settings.max_training_minutes * 60
+
+
+def _resumable(settings: AppSettings, run_dir: Path) -> bool:
+    checkpoint = resume_checkpoint(run_dir)
+    return checkpoint is not None and not out_of_minutes(settings, checkpoint)
+
+
+def _servable_previews(run_dir: Path, paths: list[str]) -> list[str]:
+    """The previews of ``run_dir`` named in its event stream, ready for the browser (missing ones left out)."""
+    served = []
+    for path in paths:
+        preview = _inside(run_dir, path)
+        if preview is not None:
+            served.append(servable(preview))
+    return served
+
+
+def _inside(run_dir: Path, path: str) -> Path | None:
+    """A preview named in the event stream, found within its run directory (None if it is not there).
+
+    The stream holds the path the engine wrote; a data root that has moved
+    since (a remounted volume) still has the file under previews/.
+    """
+    run_dir = Path(run_dir).resolve()
+    candidate = Path(path) if Path(path).is_absolute() else run_dir / path
+    if not candidate.resolve().is_relative_to(run_dir) or not candidate.is_file():
+        candidate = run_dir / PREVIEW_DIR / Path(path).name
+    return candidate if candidate.is_file() else None
 
 
 def _plot_value(frame):

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from sda.ui.dataset_summary import summarise_dataset
 from sda.ui.page_state import PageState
-from sda.ui.serving import forget_old_copies
 from sda.ui.sessions import TrainingManager
 from sda.ui.settings import AppSettings
 from sda.ui.train_dataset import DEMO_DIR, DatasetHandlers
@@ -31,9 +30,9 @@ class TrainPage:
 
     def __init__(self, settings: AppSettings, manager: TrainingManager | None = None, demo_dir: Path = DEMO_DIR) -> None:
         self.settings = settings
-        self.manager = manager or TrainingManager(settings.max_concurrent_trainings)
+        self.manager = manager or TrainingManager(settings.max_concurrent_trainings, max_queue=settings.max_queue)
         self.live = LiveRun(settings, self.manager)
-        self.dataset = DatasetHandlers(settings, self.live, demo_dir)
+        self.dataset = DatasetHandlers(settings, self.manager, self.live, demo_dir)
         self.runs = RunHandlers(settings, self.manager, self.live)
         self._last_cleanup = 0.0
         self._cleanup_lock = threading.Lock()
@@ -60,4 +59,3 @@ class TrainPage:
                 return
             self._last_cleanup = time.time()
         cleanup_workspaces(self.settings, self.manager.is_workspace_busy)
-        forget_old_copies()

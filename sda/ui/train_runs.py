@@ -9,20 +9,22 @@ as it goes is train_live.py's job.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import gradio as gr
 
+from sda.training.checkpoint import read_checkpoint_summary
 from sda.training.config import ConfigError
 from sda.training.rundir import new_run_dir, read_run_info
 from sda.ui import config_form
+from sda.ui.config_form import ServerCaps
+from sda.ui.dashboard import format_duration
 from sda.ui.page_state import PageState
 from sda.ui.run_status import RUN_COLUMNS, best_checkpoint, checkpoint_text, resume_checkpoint, runs_table
 from sda.ui.serving import servable
-from sda.ui.sessions import TrainingJob, TrainingManager
+from sda.ui.sessions import QueueFull, TrainingJob, TrainingManager
 from sda.ui.settings import AppSettings
-from sda.ui.train_live import LiveRun
-from sda.ui.workspace import Workspace, is_valid_workspace_id, run_file_paths
+from sda.ui.train_live import LiveRun, out_of_minutes
+from sda.ui.workspace import Workspace, disk_full_message, is_valid_workspace_id, over_disk_quota, run_file_paths
 
 ADVANCED_KEYS = [f.key for f in config_form.ADVANCED_FIELDS]
 
@@ -43,19 +45,34 @@ class RunHandlers:
         if page is None:
             return {}
         workspace = self._workspace(page)
-        if self.manager.is_workspace_busy(workspace.id):
-            return {"settings_msg": "A run of yours is already training or waiting. Cancel it first, or wait for it to finish."}
-        if not page.dataset.ok:
-            return {"settings_msg": "Add usable sounds first (see the dataset summary)."}
-        try:
-            config = config_form.build_config(page.dataset.file_count, preset, dict(zip(ADVANCED_KEYS, advanced)), self.settings.test_tiny)
-        except ConfigError as exc:
-            return {"settings_msg": f"❌ {exc}"}
-        run_dir = new_run_dir(workspace.runs)
-        self.manager.submit(TrainingJob(run_dir, workspace.id, config, workspace.dataset_files()))
+        with self.manager.workspace_lock(workspace.id):  # one check-and-start at a time per workspace (two tabs)
+            refusal = self._refusal(workspace)
+            if refusal:
+                return {"settings_msg": refusal}
+            if not page.dataset.ok:
+                return {"settings_msg": "Add usable sounds first (see the dataset summary)."}
+            try:
+                config = config_form.build_config(page.dataset.file_count, preset, dict(zip(ADVANCED_KEYS, advanced)),
+                                                  self.settings.test_tiny, ServerCaps.of(self.settings))
+            except ConfigError as exc:
+                return {"settings_msg": f"**Problem:** {exc}"}
+            run_dir = new_run_dir(workspace.runs)
+            try:
+                self.manager.submit(TrainingJob(run_dir, workspace.id, config, workspace.dataset_files()))
+            except QueueFull as exc:
+                shutil.rmtree(run_dir, ignore_errors=True)
+                return {"settings_msg": f"**Problem:** {exc}"}
         out = self.live.attach(page, run_dir)
         out["settings_msg"] = ""
         return out
+
+    def _refusal(self, workspace: Workspace) -> str:
+        """Why no run of ``workspace`` may start now ("" if one may)."""
+        if self.manager.is_workspace_busy(workspace.id):
+            return "A run of yours is already training or waiting. Cancel it first, or wait for it to finish."
+        if over_disk_quota(self.settings):
+            return f"**Problem:** a run cannot start: {disk_full_message(self.settings)}."
+        return ""
 
     def cancel(self, page: PageState | None) -> dict:
         """Stop the attached run; the engine saves a checkpoint at once. A queued run leaves the queue."""
@@ -80,26 +97,39 @@ class RunHandlers:
         if view is None:
             return {"settings_msg": "Open a run from the list below first."}
         workspace = self._workspace(page)
-        if self.manager.is_workspace_busy(workspace.id):
-            return {"settings_msg": "A run of yours is already training or waiting. Cancel it first."}
-        checkpoint = resume_checkpoint(view.run_dir)
-        if checkpoint is None:
-            return {"settings_msg": "This run has no checkpoint yet, so it cannot be resumed. Press Start for a new run."}
-        info = read_run_info(view.run_dir)
-        files = run_file_paths(view.run_dir) or workspace.dataset_files()
-        if not files:
-            return {"settings_msg": "The sounds this run trained on are gone. Add them again, then press Resume."}
-        try:
-            config = config_form.resume_config(info.get("config", {}), dict(zip(ADVANCED_KEYS, advanced)))
-        except ConfigError as exc:
-            return {"settings_msg": f"❌ {exc}"}
-        max_epochs = (config.max_epochs if config else info.get("config", {}).get("max_epochs", 0)) or 0
-        if info.get("epochs_done", 0) >= max_epochs:
-            return {
-                "settings_msg": f"This run has done all its {max_epochs} epochs. To train it further, "
-                "set Epochs (Advanced) higher, then press Resume."
-            }
-        self.manager.submit(TrainingJob(view.run_dir, workspace.id, config, files, checkpoint))
+        with self.manager.workspace_lock(workspace.id):
+            refusal = self._refusal(workspace)
+            if refusal:
+                return {"settings_msg": refusal}
+            checkpoint = resume_checkpoint(view.run_dir)
+            if checkpoint is None:
+                return {"settings_msg": "This run has no checkpoint yet, so it cannot be resumed. Press Start for a new run."}
+            info = read_run_info(view.run_dir)
+            files = run_file_paths(view.run_dir) or workspace.dataset_files()
+            if not files:
+                return {"settings_msg": "The sounds this run trained on are gone. Add them again, then press Resume."}
+            try:
+                config = config_form.resume_config(info.get("config", {}), dict(zip(ADVANCED_KEYS, advanced)), ServerCaps.of(self.settings))
+            except ConfigError as exc:
+                return {"settings_msg": f"**Problem:** {exc}"}
+            max_epochs = (config.max_epochs if config else info.get("config", {}).get("max_epochs", 0)) or 0
+            if info.get("epochs_done", 0) >= max_epochs:
+                capped = self.settings.max_epochs is not None and max_epochs >= self.settings.max_epochs
+                return {
+                    "settings_msg": f"This run has done all its {max_epochs} epochs"
+                    + (", the most this server trains one run." if capped else
+                       ". To train it further, set Epochs (Advanced) higher, then press Resume.")
+                }
+            if out_of_minutes(self.settings, checkpoint):
+                trained = (read_checkpoint_summary(checkpoint) or {}).get("elapsed_seconds") or 0.0
+                return {
+                    "settings_msg": f"This run has trained {format_duration(trained)}, and this server gives one run at most "
+                    f"{self.settings.max_training_minutes:g} min. Download its model, or press Start for a new run."
+                }
+            try:
+                self.manager.submit(TrainingJob(view.run_dir, workspace.id, config, files, checkpoint))
+            except QueueFull as exc:
+                return {"settings_msg": f"**Problem:** {exc}"}
         page.notice = f"Resumed from {checkpoint_text(checkpoint)}."
         out = self.live.refresh(page, force=True)
         out["settings_msg"] = ""

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Callable, Iterable
 
+from sda.atomic import atomic_write_json
 from sda.audio.io import AUDIO_EXTENSIONS
 from sda.audio.validation import SUPPORTED_NAMES
 from sda.training.rundir import RunSummary, list_runs, read_run_info
@@ -35,7 +36,7 @@ _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 _REJECTED_FILE = ".rejected.json"  # hidden: dataset scans skip it
 _SEEN_FILE = ".last_seen"
-_MAX_NAME = 120
+_MAX_NAME_BYTES = 120  # file systems limit names in bytes (255), and an emoji is 4 of them
 _COPY_CHUNK = 1 << 20
 
 
@@ -58,10 +59,15 @@ def safe_file_name(name: str) -> str | None:
     base = _UNSAFE_CHARS.sub("_", base).strip().rstrip(".")
     if not base or base.startswith(".") or base in ("..", "."):
         return None
-    if len(base) > _MAX_NAME:
-        suffix = Path(base).suffix[:16]
-        base = base[: _MAX_NAME - len(suffix)] + suffix
+    if len(base.encode("utf-8")) > _MAX_NAME_BYTES:
+        suffix = _clip_bytes(Path(base).suffix, 16)
+        base = _clip_bytes(base[: len(base) - len(Path(base).suffix)], _MAX_NAME_BYTES - len(suffix.encode("utf-8"))).rstrip(" .") + suffix
     return base
+
+
+def _clip_bytes(text: str, limit: int) -> str:
+    """The longest start of ``text`` that is at most ``limit`` bytes in UTF-8 (never half a character)."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
 
 
 @dataclass
@@ -123,26 +129,30 @@ class Workspace:
         except (OSError, ValueError):
             return []
 
-    def clear_dataset(self) -> None:
-        """Start an empty dataset; the old files stay while a run still needs them."""
-        current = self.dataset_dir()
-        if not self._used_by_a_run(current):
+    def clear_dataset(self, in_use: Iterable[Path] = ()) -> str:
+        """Start an empty dataset. Returns what became of the old files:
+
+        "deleted"; "in use" (kept: ``in_use`` are the files of runs waiting
+        or training, which no run.json lists yet); or "kept" (past runs
+        keep the files they trained on, so that they can be resumed).
+        """
+        current = self.dataset_dir().resolve()
+        inside = lambda files: any(Path(f).resolve().is_relative_to(current) for f in files)  # noqa: E731
+        if inside(in_use):
+            outcome = "in use"
+        elif inside(f for run in self.list_runs() for f in _run_file_paths(run.run_dir)):
+            outcome = "kept"
+        else:
+            outcome = "deleted"
             shutil.rmtree(current, ignore_errors=True)
         self.new_dataset_dir()
+        return outcome
 
-    def use_demo(self, demo_dir: Path) -> IngestReport:
+    def use_demo(self, demo_dir: Path, in_use: Iterable[Path] = ()) -> IngestReport:
         """Make the bundled demo sounds the dataset (replacing the current one)."""
-        self.clear_dataset()
+        self.clear_dataset(in_use)
         files = sorted(p for p in Path(demo_dir).iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith("."))
         return self.add_uploads(files)
-
-    def _used_by_a_run(self, dataset: Path) -> bool:
-        prefix = str(dataset.resolve()) + "/"
-        for summary in self.list_runs():
-            files = _run_file_paths(summary.run_dir)
-            if any(str(Path(f).resolve()).startswith(prefix) for f in files):
-                return True
-        return False
 
     def add_uploads(self, paths: Iterable[str | Path]) -> IngestReport:
         """Copy uploaded files (and the audio inside uploaded zips) into the dataset."""
@@ -156,7 +166,7 @@ class Workspace:
             else:
                 with open(path, "rb") as source:
                     self._add_one(path.name, path.stat().st_size, source, target, limits, report)
-        _write_json(target / _REJECTED_FILE, self.rejected() + report.rejected)
+        atomic_write_json(target / _REJECTED_FILE, self.rejected() + report.rejected)
         self.touch()
         return report
 
@@ -194,7 +204,7 @@ class Workspace:
         if destination.resolve().parent != target.resolve():  # defence in depth
             report.rejected.append((label, "its name is not allowed"))
             return
-        cap = min(self.settings.max_file_bytes, limits.bytes_left)
+        cap = limits.room
         written = _copy_capped(source, destination, cap)
         if written is None:  # it held more than it declared (a zip entry can lie)
             report.rejected.append((label, limits.refusal(safe, cap + 1) or limits.too_big(None)))
@@ -235,11 +245,14 @@ class _Budget:
     bytes_left: int
     settings: AppSettings
 
+    disk_left: int | None = None  # all workspaces together (SDA_MAX_DISK_GB); None: no cap
+
     @classmethod
     def of(cls, directory: Path, settings: AppSettings) -> "_Budget":
         files = [p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")]
         used = sum(p.stat().st_size for p in files)
-        return cls(settings.max_files - len(files), settings.max_upload_bytes - used, settings)
+        disk_left = None if settings.max_disk_bytes is None else settings.max_disk_bytes - disk_used(settings)
+        return cls(settings.max_files - len(files), settings.max_upload_bytes - used, settings, disk_left)
 
     def too_big(self, size: int | None) -> str:
         shown = f"{size / 1e6:.0f} MB; " if size else ""
@@ -255,11 +268,51 @@ class _Budget:
             return f"the dataset already has {self.settings.max_files} files, the most one dataset can hold"
         if size > self.bytes_left:
             return f"the dataset would pass {self.settings.max_upload_mb:g} MB in total"
+        if self.disk_left is not None and size > self.disk_left:
+            return disk_full_message(self.settings)
         return None
+
+    @property
+    def room(self) -> int:
+        """Most bytes the next file may have."""
+        return min(self.settings.max_file_bytes, self.bytes_left, self.bytes_left if self.disk_left is None else self.disk_left)
 
     def take(self, size: int) -> None:
         self.files_left -= 1
         self.bytes_left -= size
+        if self.disk_left is not None:
+            self.disk_left -= size
+
+
+def disk_full_message(settings: AppSettings) -> str:
+    return (
+        f"this server's storage for everyone's sounds and runs is full (at most {settings.max_disk_gb:g} GB); "
+        "try again later, or delete old runs by clearing your data"
+    )
+
+
+def disk_used(settings: AppSettings) -> int:
+    """Bytes used by all workspaces together."""
+    total = 0
+    stack = [settings.workspaces_root]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_size
+            except OSError:
+                continue
+    return total
+
+
+def over_disk_quota(settings: AppSettings) -> bool:
+    return settings.max_disk_bytes is not None and disk_used(settings) >= settings.max_disk_bytes
 
 
 def _unique_path(directory: Path, name: str) -> Path:
@@ -273,22 +326,33 @@ def _unique_path(directory: Path, name: str) -> Path:
 
 
 def _copy_capped(source, destination: Path, cap: int) -> int | None:
-    """Copy at most ``cap`` bytes; None (and nothing left behind) if there was more."""
+    """Copy at most ``cap`` bytes; None (and nothing left behind) if there was more.
+
+    The copy is written under a hidden name (dataset scans skip it) and
+    appears under ``destination`` only when complete: a failed read or a
+    crash never leaves half a sound in the dataset. Linking, not renaming,
+    so that a file another upload put there meanwhile is never replaced.
+    """
+    partial = destination.with_name(f".{destination.name}.part")
     written = 0
-    with open(destination, "xb") as out:
-        while chunk := source.read(_COPY_CHUNK):
-            written += len(chunk)
-            if written > cap:  # a zip entry may declare less than it holds
-                break
-            out.write(chunk)
-    if written > cap:
-        destination.unlink(missing_ok=True)
-        return None
-    return written
-
-
-def _write_json(path: Path, data) -> None:
-    path.write_text(json.dumps(data), "utf-8")
+    try:
+        with open(partial, "wb") as out:
+            while chunk := source.read(_COPY_CHUNK):
+                written += len(chunk)
+                if written > cap:  # a zip entry may declare less than it holds
+                    return None
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(partial, destination)
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links
+            os.replace(partial, destination)
+        return written
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def cleanup_workspaces(settings: AppSettings, is_busy: Callable[[str], bool], now: float | None = None) -> list[str]:
@@ -308,20 +372,32 @@ def cleanup_workspaces(settings: AppSettings, is_busy: Callable[[str], bool], no
     return removed
 
 
+def secret_path(settings: AppSettings) -> Path:
+    """Where the browser secret is kept (when SDA_BROWSER_SECRET does not give it)."""
+    return settings.data_root / ".sda-browser-secret"
+
+
 def browser_secret(settings: AppSettings) -> str:
     """The key the browser's copy of the workspace id is stored under; stable across restarts.
 
     A new key at each start would make every browser forget its workspace
-    when the server restarts. SDA_BROWSER_SECRET wins if set.
+    when the server restarts. SDA_BROWSER_SECRET wins if set. The file is
+    created readable by its owner only from its first byte (no window in
+    which another user of the machine could read it).
     """
     if os.environ.get("SDA_BROWSER_SECRET"):
         return os.environ["SDA_BROWSER_SECRET"]
-    path = settings.data_root / ".sda-browser-secret"
+    path = secret_path(settings)
     try:
         return path.read_text("utf-8").strip()
     except OSError:
-        settings.data_root.mkdir(parents=True, exist_ok=True)
-        secret = secrets.token_hex(16)
-        path.write_text(secret, "utf-8")
-        path.chmod(0o600)
-        return secret
+        pass
+    settings.data_root.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(16)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text("utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret)
+    return secret

@@ -1,0 +1,68 @@
+"""A public server's caps, as its users meet them on the real page: epochs, minutes, a full queue."""
+
+from __future__ import annotations
+
+import pytest
+
+from web_helpers import (  # noqa: E402
+    AppServer,
+    launch_browser,
+    make_sound_files,
+    open_app,
+    require_browser,
+    set_advanced,
+    text,
+    upload_sounds,
+    wait_enabled,
+    wait_text,
+)
+
+playwright_api = require_browser()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    caps = {"SDA_MAX_EPOCHS": "5000", "SDA_MAX_TRAINING_MINUTES": "0.25", "SDA_MAX_QUEUE": "0"}
+    app = AppServer(tmp_path_factory.mktemp("sda-caps"), extra_env=caps).start()
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as playwright:
+        chromium = launch_browser(playwright)
+        yield chromium
+        chromium.close()
+
+
+def test_caps_are_explained_and_a_run_out_of_minutes_stops_with_its_model(server, browser, tmp_path):
+    sounds = make_sound_files(tmp_path / "sounds", count=4)
+    alice, alice_page = open_app(browser, server)
+    bob, bob_page = open_app(browser, server)
+    for page in (alice_page, bob_page):
+        upload_sounds(page, sounds)
+        wait_text(page, "#dataset-summary", "4 files")
+
+    set_advanced(alice_page, epochs=10000)
+    alice_page.click("#start-btn")
+    wait_text(alice_page, "#settings-msg", "this server trains at most 5000 epochs per run")
+    set_advanced(alice_page, epochs=5000)
+    alice_page.click("#start-btn")
+    wait_text(alice_page, "#status", "run-", timeout=60)
+
+    # The only slot is taken and the server keeps no queue: Bob is told, nothing is made.
+    bob_page.click("#start-btn")
+    assert "busy" in wait_text(bob_page, "#settings-msg", "Try again")
+    assert "run-" not in text(bob_page, "#runs")
+
+    status = wait_text(alice_page, "#status", "Time limit", timeout=120)
+    assert "0.25 min" in status and "checkpoint is kept" in status
+    assert "cannot be resumed here" in wait_text(alice_page, "#resume-info", "cannot be resumed")
+    wait_enabled(alice_page, "#resume-btn", False)
+    wait_enabled(alice_page, "#start-btn")
+    assert "time limit" in text(alice_page, "#runs")
+    alice_page.click("#download-model-btn")
+    wait_text(alice_page, "#model-note", "Best model so far")
+    alice.close()
+    bob.close()
