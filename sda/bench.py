@@ -139,10 +139,42 @@ def run_benchmark(data_dir: Path, epochs: int | None = None, heldout: Path | Non
     })
     if heldout is not None:
         figures.update(_fidelity(result, Path(heldout), dev, log))
+        figures.update(_generation(out_dir, decoded, Path(heldout), log))
     figures["peak_rss_mb"] = round(peak_rss_mb(), 1)
     if tmp is not None:
         tmp.cleanup()
     return figures
+
+
+def _generation(run_dir: Path, decoded, heldout: Path, log, count: int = 64, seconds: float = 10.0) -> dict:
+    """Generated sounds against the training set (and unseen real sounds as the reference), and speed."""
+    from sda.generation import load_generator
+    from sda.generation.quality import Embedding, features, manifold_figures
+
+    gen = load_generator(run_dir, "cpu")
+    train = [clip.audio for clip in decode_dataset([str(p) for p in _train_files(run_dir)]).clips]
+    unseen = [clip.audio for clip in decode_dataset([heldout]).clips]
+    embed = Embedding(features(gen.spectrogram, train))
+    reference = embed(features(gen.spectrogram, train))
+    generated = manifold_figures(reference, embed(features(gen.spectrogram, [gen.generate(2.0, s).audio for s in range(count)])))
+    real = manifold_figures(reference, embed(features(gen.spectrogram, unseen)))
+    gen.generate(seconds, 0)
+    t0 = time.perf_counter()
+    gen.generate(seconds, 1)
+    elapsed = time.perf_counter() - t0
+    log(f"bench: generation measured on {count} sounds against {len(train)} training files")
+    return {
+        "gen_precision": round(generated["precision"], 3), "gen_recall": round(generated["recall"], 3),
+        "gen_coverage": round(generated["coverage"], 3), "gen_copies": round(generated["copies"], 3),
+        "gen_realtime_x": round(seconds / max(elapsed, 1e-9), 1),
+        "unseen_precision": round(real["precision"], 3), "unseen_recall": round(real["recall"], 3),
+        "unseen_coverage": round(real["coverage"], 3), "unseen_copies": round(real["copies"], 3),
+    }
+
+
+def _train_files(run_dir: Path) -> list[Path]:
+    files = read_run_info(run_dir).get("dataset", {}).get("files", [])
+    return [Path(f["path"]) for f in files if f.get("split") == "train"]
 
 
 def _fidelity(result: dict, heldout: Path, device: torch.device, log) -> dict:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m sda train | reconstruct | bench``."""
+"""Command line: ``python -m sda train | reconstruct | bench | generate | axes | analyse | vary | morph | export-model``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from pathlib import Path
 
 from sda.audio.io import write_wav
 from sda.audio.validation import DatasetError, decode_dataset, require_usable
+from sda.cli_generation import add_generation_commands, add_set_option
 from sda.console import ConsoleReporter
+from sda.generation.errors import GenerationError
 from sda.training.checkpoint import load_checkpoint, resolve_checkpoint
 from sda.training.config import TrainingConfig, get_adaptive_config
 from sda.training.device import resolve_device
@@ -107,9 +109,30 @@ def cmd_train(args) -> int:
 
 
 def cmd_reconstruct(args) -> int:
-    from sda.inference import load_model, reconstruct_audio
+    from sda.generation.axes import parse_setting
+    from sda.generation.model_source import MODEL_FILE_SUFFIX
 
-    loaded = load_model(Path(args.model), args.device)
+    if args.set or Path(args.model).suffix.lower() == MODEL_FILE_SUFFIX:
+        # Axis offsets (and model files) go through the generator, which knows the axes.
+        from sda.generation import load_generator
+
+        gen = load_generator(args.model, args.device)
+        axes = dict(parse_setting(text) for text in args.set or [])
+        rate = gen.sample_rate
+
+        def reconstruct(audio):
+            sound = gen.resynthesise(audio, axes, quality="best")
+            for note in sound.notes:
+                print(f"Note: {note}")
+            return sound.audio
+    else:
+        from sda.inference import load_model, reconstruct_audio
+
+        loaded = load_model(Path(args.model), args.device)
+        rate = loaded.spectrogram.config.sample_rate
+
+        def reconstruct(audio):
+            return reconstruct_audio(loaded, audio)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     dataset = decode_dataset(args.inputs)
@@ -117,9 +140,9 @@ def cmd_reconstruct(args) -> int:
     require_usable(dataset, ", ".join(args.inputs))
     for clip in dataset.clips:
         started = time.perf_counter()
-        audio = reconstruct_audio(loaded, clip.audio)
+        audio = reconstruct(clip.audio)
         target = out_dir / (Path(clip.path).stem + ".wav")
-        write_wav(target, audio, loaded.spectrogram.config.sample_rate)
+        write_wav(target, audio, rate)
         print(f"{clip.path} -> {target} ({clip.duration_s:.2f} s in {time.perf_counter() - started:.2f} s)")
     return 0
 
@@ -149,10 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=cmd_train)
 
     rec = sub.add_parser("reconstruct", help="pass sounds through a trained model")
-    rec.add_argument("--model", required=True, help="run folder or checkpoint .pt")
+    rec.add_argument("--model", required=True, help="run folder, checkpoint .pt or .sdamodel file")
     rec.add_argument("inputs", nargs="+", help="files or folders")
     rec.add_argument("--out", required=True, help="folder for the reconstructed WAVs")
     rec.add_argument("--device", default="auto")
+    add_set_option(rec)
     rec.set_defaults(func=cmd_reconstruct)
 
     bench = sub.add_parser("bench", help="measure speed, memory and fidelity; prints one JSON line")
@@ -164,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
     bench.add_argument("--out", help="run folder (default: a temporary one)")
     bench.set_defaults(func=cmd_bench)
+    add_generation_commands(sub)
     return parser
 
 
@@ -171,6 +196,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except USER_ERRORS as exc:
+    except (*USER_ERRORS, GenerationError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2

@@ -298,10 +298,27 @@ class TrainingSession:
     def _previews(self, epoch: int) -> None:
         previews_dir = self.output_dir / rundir.PREVIEW_DIR
         for path in generate_preview(self.model, self.spectrogram, previews_dir, epoch, self.device,
-                                     num_samples=self.config.num_preview_samples, seed=self.config.seed):
+                                     num_samples=self.config.num_preview_samples, seed=self.config.seed,
+                                     data_mels=self._data_mels()):
             self.emit(PreviewEvent(epoch, str(path), "sample", self.spec_config.sample_rate))
         for path in generate_reconstruction_preview(self.model, self.spectrogram, self.recon_examples, previews_dir, epoch, self.device):
             self.emit(PreviewEvent(epoch, str(path), "reconstruction", self.spec_config.sample_rate))
+
+    def _data_mels(self) -> list[torch.Tensor]:
+        """The training and validation files' normalised spectrograms (not their pitch-shifted copies)."""
+        return self.data.train_loader.dataset.mels[: len(self.data.train_files)] + self.data.val_loader.dataset.mels
+
+    def _analyse(self, checkpoint: Path | None, epoch: int) -> None:
+        """Find the model's axes and data prior for generation (a failure only costs a warning)."""
+        from sda.generation.after_training import analyse_finished_run  # training -> generation, never back
+
+        if checkpoint is None:
+            return
+        self.emit(StatusEvent("analysing", "Finding the model's axes for generation..."))
+        try:
+            analyse_finished_run(self.output_dir, Path(checkpoint), self._data_mels())
+        except Exception as exc:  # the model is still usable; generation analyses again on first use
+            self.emit(WarningEvent(epoch, "analysis_failed", f"Could not analyse the model for generation ({exc})."))
 
     def _finish(self, cancelled: bool, train_seconds: float) -> dict:
         timed_out = cancelled and self._time_up() and not self.cancel_event.is_set()
@@ -314,6 +331,7 @@ class TrainingSession:
         done = last.epoch if last else self.start_epoch
         if self.last_checkpoint is None:  # resumed a run that had already finished
             self.last_checkpoint = get_latest_checkpoint(self.output_dir / rundir.CHECKPOINT_DIR)
+        self._analyse(best or self.last_checkpoint, done)
         self.emit(TrainingCompleteEvent(
             final_train_loss=last.train_loss if last else float("nan"), final_val_loss=last.val_loss if last else float("nan"),
             best_val_loss=self.history.best_val_loss, best_checkpoint_path=str(best) if best else None,

@@ -1,7 +1,8 @@
 """Audio previews written while training, so the user hears the model improve.
 
-Two kinds per preview epoch: ``preview_epochNNNN_XX.wav``, decoded from
-latents drawn from the prior, and ``recon_epochNNNN_XX.wav``, a validation
+Two kinds per preview epoch: ``preview_epochNNNN_XX.wav``, new sounds
+drawn from the data prior the generator uses after training (or, without
+training spectrograms at hand, from N(0, I)), and ``recon_epochNNNN_XX.wav``, a validation
 clip passed through the model (the clearest sign of what it has learned).
 Both run without gradients, in one batched inversion, in a fraction of a
 second on CPU.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from sda.audio.io import write_wav
@@ -43,11 +45,21 @@ def generate_preview(
     seconds: float = 2.0,
     seed: int = 0,
     temperature: float = 1.0,
+    data_mels: list[torch.Tensor] | None = None,
 ) -> list[Path]:
-    """Decode ``num_samples`` latents from the prior to WAV files; return their paths."""
+    """Write ``num_samples`` new sounds to WAV files; return their paths.
+
+    With ``data_mels`` (normalised training spectrograms) they come from the
+    data prior, as after training; without, from N(0, I).
+    """
     was_training = model.training
     model.eval()
     try:
+        if data_mels:
+            from sda.generation.previews import data_prior_previews  # training -> generation, never back
+
+            waves = data_prior_previews(model, spectrogram, data_mels, num_samples, seconds, seed + 1000 * epoch)
+            return _write_batch(torch.from_numpy(np.stack(waves)), output_dir, "preview", epoch, spectrogram.config.sample_rate)
         num_samples_audio = int(seconds * spectrogram.config.sample_rate)
         frames = spectrogram.config.frames_for(num_samples_audio)
         generator = torch.Generator().manual_seed(seed + epoch)

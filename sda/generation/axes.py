@@ -1,0 +1,81 @@
+"""Named axes: the main directions the model's sounds vary in, and how a user refers to them.
+
+An axis is one principal component of the training sounds' latents, oriented
+so that + means more of the audio descriptor it moves most ("brightness":
++ is brighter). Positions are in standard deviations of the training sounds
+along it, 0 being their centre; the safe range is where they lie.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from sda.generation.errors import GenerationError
+
+
+@dataclass(frozen=True)
+class Axis:
+    index: int  # 1-based, as users count ("--set 2=-1.5")
+    key: str  # "brightness", or "axis3" where no descriptor fits
+    label: str  # "brighter / darker"
+    share: float  # of the training latents' variance, 0..1
+    safe_min: float
+    safe_max: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Axis":
+        return cls(int(data["index"]), str(data["key"]), str(data["label"]), float(data["share"]),
+                   float(data["safe_min"]), float(data["safe_max"]))
+
+
+def describe_axes(axes: list[Axis]) -> str:
+    """'brightness (1), level (2), axis3 (3)': the names a user may give."""
+    return ", ".join(f"{axis.key} ({axis.index})" for axis in axes)
+
+
+def find_axis(axes: list[Axis], name: int | str) -> Axis:
+    """The axis called ``name``: its key ("brightness", "axis3") or its number (2 or "2")."""
+    text = str(name).strip().lower()
+    for axis in axes:
+        if text in (axis.key.lower(), str(axis.index)):
+            return axis
+    valid = describe_axes(axes) if axes else "none (this model has no axes)"
+    raise GenerationError(f"Unknown axis '{name}'. Valid axes: {valid}.")
+
+
+def resolve_axes(axes: list[Axis], values: dict[int | str, float] | None) -> tuple[dict[str, float], list[str]]:
+    """User axis settings -> ({key: value within the safe range}, notes on anything clamped)."""
+    resolved: dict[str, float] = {}
+    notes: list[str] = []
+    for name, raw in (values or {}).items():
+        axis = find_axis(axes, name)
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise GenerationError(f"Axis '{axis.key}' was given {raw!r}; give a number such as 0.8 or -1.5.") from None
+        if not math.isfinite(value):
+            raise GenerationError(f"Axis '{axis.key}' was given {raw!r}; give a finite number.")
+        clamped = min(max(value, axis.safe_min), axis.safe_max)
+        if clamped != value:
+            notes.append(f"Axis '{axis.key}' value {value:g} is outside its safe range "
+                         f"{axis.safe_min:g}..{axis.safe_max:g}; used {clamped:g}.")
+        resolved[axis.key] = round(clamped, 6)
+    return resolved, notes
+
+
+def parse_setting(text: str) -> tuple[str, float]:
+    """'brightness=0.8' or '2=-1.5' -> (name, value); GenerationError naming the setting otherwise."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise GenerationError(f"--set '{text}' is not AXIS=VALUE (for example brightness=0.8 or 2=-1.5).")
+    try:
+        number = float(value)
+    except ValueError:
+        raise GenerationError(f"--set '{text}': '{value}' is not a number.") from None
+    if not math.isfinite(number):
+        raise GenerationError(f"--set '{text}': give a finite number.")
+    return name.strip(), number

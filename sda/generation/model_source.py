@@ -1,0 +1,177 @@
+"""Where a model comes from: a run folder, a checkpoint, or a .sdamodel file.
+
+Every source is read with ``torch.load(..., weights_only=True)`` (nothing in
+it can run code) and checked before use: the architecture must be one sda
+builds, the weights must fit it, the spectrogram settings and normalisation
+must be sane. Anything else is refused with a sentence naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import pickle
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from sda.audio.spectrogram import AudioSpectrogram, SpectrogramConfig
+from sda.generation.analysis import Analysis
+from sda.generation.errors import GenerationError
+from sda.models.vae import ConvVAE
+from sda.training.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, resolve_model_checkpoint
+from sda.training.rundir import RUN_FILE, read_run_info
+
+MODEL_FILE_FORMAT = "sda-model"
+MODEL_FILE_VERSION = 1
+MODEL_FILE_SUFFIX = ".sdamodel"
+_ARCH_LIMITS = {"latent_dim": (1, 1024), "n_mels": (8, 512), "hidden_channels": (8, 4096), "time_stride": (1, 64)}
+_HINT = "Give a run folder, a checkpoint .pt or a .sdamodel file."
+
+
+@dataclass
+class ModelSource:
+    """A loaded model and everything known about it."""
+
+    model: ConvVAE
+    spectrogram: AudioSpectrogram
+    model_id: str
+    name: str
+    path: Path
+    description: str = ""
+    info: dict = field(default_factory=dict)
+    analysis: Analysis | None = None
+    run_dir: Path | None = None
+
+
+def weights_id(weights: dict[str, torch.Tensor]) -> str:
+    """A stable id of the weights: the same weights give the same id on any machine."""
+    digest = hashlib.sha256()
+    for name in sorted(weights):
+        tensor = weights[name].detach().cpu().contiguous()
+        digest.update(name.encode())
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(tensor.float().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def read_plain_file(path: Path, what: str = "model") -> dict:
+    """torch.load with weights_only; GenerationError for anything unreadable, unsafe or not a dict."""
+    try:
+        with warnings.catch_warnings():  # torch's notes on foreign pickles would only repeat the refusal
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        detail = f" (it refers to {found.group(1)})" if found else ""
+        raise GenerationError(f"'{path}' was refused: it contains objects that are not plain data{detail}, "
+                              f"which could run code. Only {what} files written by sda can be loaded.") from None
+    except Exception as exc:  # not a torch file, truncated, ...
+        raise GenerationError(f"'{path}' could not be read as a {what} ({_first_line(exc)}). {_HINT}") from None
+    if not isinstance(state, dict):
+        raise GenerationError(f"'{path}' is not an sda {what} file (it holds a {type(state).__name__}). {_HINT}")
+    return state
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:160] if lines else type(exc).__name__
+
+
+def build_model(state: dict, path: Path) -> tuple[ConvVAE, AudioSpectrogram, str]:
+    """The network, spectrogram and weights id a checkpoint or model file describes."""
+    arch = state.get("model_architecture")
+    if not isinstance(arch, dict) or arch.get("type", "ConvVAE1d") != "ConvVAE1d":
+        raise GenerationError(f"'{path}' does not describe a model this version of sda can build.")
+    sizes = {}
+    for key, (low, high) in _ARCH_LIMITS.items():
+        value = arch.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise GenerationError(f"'{path}' has an impossible model setting {key}={value!r}; it is damaged or not an sda model.")
+        sizes[key] = value
+    weights = state.get("model_state")
+    if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+        raise GenerationError(f"'{path}' holds no model weights.")
+    model = ConvVAE(sizes["latent_dim"], 0.0, sizes["n_mels"], sizes["hidden_channels"], sizes["time_stride"])
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise GenerationError(f"The weights in '{path}' do not fit the model it describes ({_first_line(exc)}).") from None
+    if not all(bool(torch.isfinite(v).all()) for v in weights.values() if v.is_floating_point()):
+        raise GenerationError(f"The weights in '{path}' contain NaN or infinite values; the file is damaged.")
+    model.eval()
+    spectrogram = _build_spectrogram(state, path, sizes["n_mels"])
+    return model, spectrogram, weights_id(weights)
+
+
+def _build_spectrogram(state: dict, path: Path, n_mels: int) -> AudioSpectrogram:
+    spec, norm = state.get("spectrogram_config"), state.get("normalization")
+    if not isinstance(spec, dict) or not isinstance(norm, dict):
+        raise GenerationError(f"'{path}' lacks its spectrogram settings or normalisation.")
+    try:
+        config = SpectrogramConfig.from_dict(spec)
+        ok = (config.n_mels == n_mels and config.sample_rate in (16000, 22050, 24000, 32000, 44100, 48000, 96000)
+              and 64 <= config.n_fft <= 16384 and 16 <= config.hop_length <= config.n_fft and config.n_fft % config.hop_length == 0)
+        mean, std = float(norm["mean"]), float(norm["std"])
+        ok = ok and math.isfinite(mean) and math.isfinite(std) and std > 0
+    except (TypeError, ValueError, KeyError):
+        ok = False
+    if not ok:
+        raise GenerationError(f"'{path}' has spectrogram settings or normalisation that sda cannot use; it is damaged.")
+    spectrogram = AudioSpectrogram(config)
+    spectrogram.load_normalization_state({"mean": mean, "std": std})
+    return spectrogram
+
+
+def load_source(model: Path | str) -> ModelSource:
+    """Load MODEL: a run folder (its best checkpoint), a checkpoint .pt, or a .sdamodel file."""
+    path = Path(model)
+    if not path.exists():
+        raise GenerationError(f"Model '{path}' does not exist. {_HINT}")
+    if path.is_file():
+        state = read_plain_file(path)
+        if state.get("format") == MODEL_FILE_FORMAT:
+            from sda.generation.model_file import source_from_model_file
+
+            return source_from_model_file(state, path)
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise GenerationError(f"'{path}' is not an sda model (no sda format marker). {_HINT}")
+        return _source_from_checkpoint(state, path)
+    try:
+        checkpoint = resolve_model_checkpoint(path)
+    except CheckpointError as exc:
+        raise GenerationError(str(exc)) from None
+    return _source_from_checkpoint(read_plain_file(checkpoint), checkpoint)
+
+
+def _source_from_checkpoint(state: dict, path: Path) -> ModelSource:
+    if int(state.get("version", 0)) > CHECKPOINT_VERSION:
+        raise GenerationError(f"Checkpoint '{path}' was written by a newer version of sda; update sda to load it.")
+    model, spectrogram, model_id = build_model(state, path)
+    run_dir = path.parent.parent if (path.parent.parent / RUN_FILE).is_file() else None
+    run = read_run_info(run_dir) if run_dir else {}
+    info = {"epochs": int(state.get("epoch", 0)), "trained_at": run.get("updated_at"), "checkpoint": path.name,
+            "val_loss": state.get("val_loss"), "dataset": dataset_summary(run.get("dataset", {})),
+            "config": state.get("config", {})}
+    name = run_dir.name if run_dir else path.stem
+    return ModelSource(model, spectrogram, model_id, name, path, "", info, None, run_dir)
+
+
+def dataset_summary(dataset: dict) -> dict:
+    """Counts and durations from a run's dataset manifest (no paths: model files travel)."""
+    files = dataset.get("files", []) if isinstance(dataset, dict) else []
+    return {"files": len(files), "train_files": sum(1 for f in files if f.get("split") == "train"),
+            "val_files": sum(1 for f in files if f.get("split") == "val"),
+            "seconds": round(sum(float(f.get("duration_s", 0.0)) for f in files), 2),
+            "skipped": len(dataset.get("issues", [])) if isinstance(dataset, dict) else 0}
+
+
+def recorded_files(run_dir: Path | None) -> list[Path]:
+    """The run's training and validation files that still exist."""
+    if run_dir is None:
+        return []
+    files = read_run_info(run_dir).get("dataset", {}).get("files", [])
+    return [Path(f["path"]) for f in files if isinstance(f, dict) and Path(str(f.get("path", ""))).is_file()]

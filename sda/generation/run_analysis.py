@@ -1,0 +1,50 @@
+"""The analysis a model needs, found or made: stored with the run, or recomputed from its sounds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from sda.audio.validation import DatasetError, decode_dataset
+from sda.generation.analysis import Analysis, analyse, load_analysis, save_analysis
+from sda.generation.errors import GenerationError
+from sda.generation.model_source import ModelSource, recorded_files
+
+
+def analysis_for(source: ModelSource, data: list[Path] | None = None, recompute: bool = False, save: bool = True) -> Analysis:
+    """The model's analysis: its own (model file), the run's stored one, or a fresh one.
+
+    A fresh analysis is made from ``data`` (files or folders) or else from the
+    sound files the run recorded, and saved with the run when there is one.
+    """
+    if not recompute and data is None:
+        if source.analysis is not None and source.analysis.model_id == source.model_id:
+            return source.analysis
+        if source.run_dir is not None:
+            stored = load_analysis(source.run_dir)
+            if stored is not None and stored.model_id == source.model_id:
+                source.analysis = stored
+                return stored
+    files = [Path(p) for p in data] if data else recorded_files(source.run_dir)
+    if not files:
+        where = f"the files recorded in '{source.run_dir}' are gone" if source.run_dir else f"'{source.path}' does not record its training sounds"
+        raise GenerationError(f"This model has no axis analysis and {where}. "
+                              "Run: python -m sda analyse MODEL --data FOLDER_OF_ITS_SOUNDS")
+    try:
+        dataset = decode_dataset([str(f) for f in files])
+    except DatasetError as exc:
+        raise GenerationError(str(exc)) from None
+    if not dataset.clips:
+        raise GenerationError(f"None of the sounds in {', '.join(str(f) for f in files[:3])} could be read, so the model cannot be analysed.")
+    spectrogram = source.spectrogram
+    with torch.no_grad():
+        mels = [spectrogram.waveform_to_mel(torch.from_numpy(clip.audio)) for clip in dataset.clips]
+    analysis = analyse(source.model, spectrogram, mels, source.model_id, source_files=len(mels))
+    source.analysis = analysis
+    if save and source.run_dir is not None:
+        try:
+            save_analysis(source.run_dir, analysis)
+        except OSError:  # a read-only run still generates; it just analyses again next time
+            pass
+    return analysis

@@ -1,0 +1,192 @@
+"""Generating with a trained model: exact lengths, same seed same audio, axes, variations, morphs, long sounds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from generation_helpers import SR, frame_rms_db, mel_distance, train_tiny_kit
+from sda.audio.io import load_audio
+from sda.generation import GenerationError, load_generator, save_sound
+from sda.generation.analysis import ANALYSIS_FILE
+from sda.generation.windows import JOIN_FRAMES
+
+pytestmark = pytest.mark.usefixtures("fast_previews")
+
+
+@pytest.fixture(scope="module")
+def run(fast_previews, tmp_path_factory):
+    return train_tiny_kit(tmp_path_factory.mktemp("gen"))
+
+
+@pytest.fixture(scope="module")
+def gen(run):
+    return load_generator(run, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def kit_sounds(run):
+    folder = run.parent / "kit"
+    return [load_audio(p).audio for p in sorted(folder.glob("*.wav"))]
+
+
+def test_training_stores_an_analysis_with_the_run(run, gen):
+    assert (run / ANALYSIS_FILE).is_file()
+    summary = json.loads((run / "analysis.json").read_text())
+    assert summary["model_id"] == gen.model_id
+    assert [a["key"] for a in summary["axes"]] == [a.key for a in gen.axes]
+    state = torch.load(run / ANALYSIS_FILE, weights_only=True)
+    assert state["format"] == "sda-analysis"
+
+
+@pytest.mark.parametrize("seconds", [0.1, 0.77, 2.0, 7.3])
+def test_generated_sounds_have_exactly_the_asked_length(gen, seconds):
+    sound = gen.generate(seconds=seconds, seed=3)
+    assert len(sound.audio) == round(seconds * SR)
+    assert sound.audio.dtype == np.float32 and np.isfinite(sound.audio).all()
+    assert np.abs(sound.audio).max() > 1e-3  # not silence
+
+
+def test_same_seed_gives_identical_audio_and_other_seeds_differ(gen):
+    a = gen.generate(seconds=1.5, seed=11, axes={1: 0.5})
+    b = gen.generate(seconds=1.5, seed=11, axes={1: 0.5})
+    c = gen.generate(seconds=1.5, seed=12, axes={1: 0.5})
+    assert np.array_equal(a.audio, b.audio)
+    assert not np.array_equal(a.audio, c.audio)
+    assert a.settings["seed"] == 11 and a.settings["model_id"] == gen.model_id
+
+
+def test_durations_outside_the_range_are_refused(gen):
+    for bad in (0.05, 60.5, float("nan"), "long"):
+        with pytest.raises(GenerationError, match="0.1 to 60"):
+            gen.generate(seconds=bad)
+
+
+def test_axes_are_listed_and_move_the_sound_by_name_and_by_number(gen):
+    assert gen.axes and all(0 < a.share <= 1 and a.safe_min < 0 < a.safe_max for a in gen.axes)
+    assert [a.index for a in gen.axes] == list(range(1, len(gen.axes) + 1))
+    first = gen.axes[0]
+    base = gen.generate(seconds=1.0, seed=4)
+    by_name = gen.generate(seconds=1.0, seed=4, axes={first.key: first.safe_max})
+    by_number = gen.generate(seconds=1.0, seed=4, axes={"1": first.safe_max})
+    assert np.array_equal(by_name.audio, by_number.audio)
+    assert mel_distance(gen.spectrogram, base.audio, by_name.audio) > 0.5
+    low = gen.generate(seconds=1.0, seed=4, axes={first.key: first.safe_min})
+    assert mel_distance(gen.spectrogram, low.audio, by_name.audio) > 1.0
+
+
+def test_unknown_axes_are_named_and_out_of_range_values_clamped(gen):
+    with pytest.raises(GenerationError) as info:
+        gen.generate(axes={"sparkle": 1.0})
+    assert "sparkle" in str(info.value) and gen.axes[0].key in str(info.value)
+    sound = gen.generate(seconds=0.5, axes={1: 99.0})
+    assert sound.settings["axes"][gen.axes[0].key] == gen.axes[0].safe_max
+    assert sound.notes and "safe range" in sound.notes[0]
+
+
+def test_vary_amount_zero_is_the_plain_reconstruction(gen, kit_sounds):
+    source = kit_sounds[0]
+    plain = gen.resynthesise(source)
+    same = gen.vary(source, count=1, amount=0.0, seed=0)[0]
+    assert np.array_equal(plain.audio, same.audio)
+    assert len(plain.audio) == len(source)
+
+
+def test_variations_keep_the_length_and_stay_closer_to_their_source_than_other_sounds(gen, kit_sounds):
+    source = kit_sounds[0]
+    variations = gen.vary(source, count=3, amount=0.3, seed=7)
+    assert len(variations) == 3 and all(len(v.audio) == len(source) for v in variations)
+    assert not np.array_equal(variations[0].audio, variations[1].audio)
+    plain = gen.resynthesise(source).audio
+    own = np.mean([mel_distance(gen.spectrogram, plain, v.audio) for v in variations])
+    others = np.mean([mel_distance(gen.spectrogram, plain, gen.resynthesise(o).audio) for o in kit_sounds[1:6]])
+    assert own < others
+
+
+def test_morph_steps_go_from_a_to_b(gen, kit_sounds):
+    a, b = kit_sounds[0], kit_sounds[5]
+    steps = gen.morph(a, b, steps=4)
+    assert [len(s.audio) for s in steps][0] == len(a) and len(steps[-1].audio) == len(b)
+    rec_a, rec_b = gen.resynthesise(a).audio, gen.resynthesise(b).audio
+    assert mel_distance(gen.spectrogram, steps[0].audio, rec_a) < mel_distance(gen.spectrogram, steps[0].audio, rec_b)
+    assert mel_distance(gen.spectrogram, steps[-1].audio, rec_b) < mel_distance(gen.spectrogram, steps[-1].audio, rec_a)
+
+
+def test_continuous_morph_has_the_asked_length(gen, kit_sounds):
+    sound = gen.morph_continuous(kit_sounds[0], kit_sounds[5], seconds=3.0)
+    assert len(sound.audio) == 3 * SR and np.abs(sound.audio).max() > 1e-3
+
+
+def _joins(gen, seconds: float) -> list[int]:
+    hop_samples = gen.spectrogram.config.hop_length
+    hop = gen.window * gen.model.time_stride * hop_samples - JOIN_FRAMES * hop_samples
+    return [k * hop + JOIN_FRAMES * hop_samples // 2 for k in range(1, int(seconds * SR / hop))]
+
+
+def test_long_evolving_sounds_have_no_level_dips_at_window_joins(gen):
+    sound = gen.generate(seconds=12.0, seed=2, evolve=0.6)
+    rms = frame_rms_db(sound.audio, 256)
+    joins = _joins(gen, 12.0)
+    assert len(joins) >= 3
+    for centre in joins:
+        at = centre // 256
+        before, after = rms[at - 16 : at - 6].mean(), rms[at + 6 : at + 16].mean()
+        assert rms[at - 3 : at + 4].min() >= min(before, after) - 3.0, (centre, before, after)
+
+
+def test_a_long_sound_that_does_not_evolve_repeats_its_window_attack_and_all(gen):
+    one = gen.generate(seconds=gen.window * gen.model.time_stride * 512 / SR, seed=5).audio
+    long = gen.generate(seconds=8.0, seed=5, evolve=0.0).audio
+    for centre in _joins(gen, 8.0)[:2]:
+        start = centre + JOIN_FRAMES * 256  # the next window, past the handover
+        again = frame_rms_db(long[start : start + 20 * 256], 256)
+        first = frame_rms_db(one[JOIN_FRAMES * 512 : JOIN_FRAMES * 512 + 20 * 256], 256)
+        assert np.abs(again - first).max() < 3.0  # the repeated hit keeps its level and attack
+
+
+def test_saved_sound_has_a_sidecar_with_its_settings(gen, tmp_path):
+    sound = gen.generate(seconds=0.8, seed=9, axes={1: 0.3}, evolve=0.2)
+    audio_path, sidecar = save_sound(sound, tmp_path / "hit.wav")
+    assert audio_path.exists() and sidecar.suffix == ".json"
+    record = json.loads(sidecar.read_text())
+    settings = record["settings"]
+    assert settings["seed"] == 9 and settings["seconds"] == 0.8 and settings["evolve"] == 0.2
+    assert settings["model_id"] == gen.model_id and settings["axes"] == {gen.axes[0].key: 0.3}
+    again = gen.generate(seconds=settings["seconds"], seed=settings["seed"], axes=settings["axes"], evolve=settings["evolve"],
+                         quality=settings["quality"])
+    assert np.array_equal(again.audio, sound.audio)
+
+
+def test_a_named_axis_moves_its_descriptor_the_named_way(gen):
+    from sda.generation.descriptors import NAMES, band_frequencies, describe_db
+
+    named = [a for a in gen.axes if a.key.rstrip("0123456789") in NAMES]
+    assert named, [a.key for a in gen.axes]
+    axis = named[0]
+    band = band_frequencies(gen.spectrogram.mel_basis, SR)
+    moves = []
+    for seed in range(6):
+        pair = [gen.generate(1.0, seed, {axis.key: value}).audio for value in (axis.safe_min, axis.safe_max)]
+        db = torch.stack([gen.spectrogram.waveform_to_db(torch.from_numpy(a)) for a in pair])
+        values = describe_db(db, band, 512 / SR)[:, NAMES.index(axis.key.rstrip("0123456789"))]
+        moves.append(values[1] > values[0])
+    assert np.mean(moves) >= 0.66, (axis, moves)
+
+
+def test_final_training_previews_are_far_louder_than_standard_normal_draws(run, tmp_path):
+    """The previews come from the data prior: not the quiet, noise-like sounds N(0, I) latents decode to."""
+    import soundfile as sf
+
+    from sda.generation.model_source import load_source
+    from sda.training.checkpoint import get_latest_checkpoint
+    from sda.training.preview import generate_preview
+
+    final = sorted((run / "previews").glob("preview_epoch*_00.wav"))[-1]
+    preview, _ = sf.read(final, dtype="float32")
+    source = load_source(get_latest_checkpoint(run / "checkpoints"))
+    normal = generate_preview(source.model, source.spectrogram, tmp_path, 99, num_samples=4, seed=1234)
+    normal_peak = np.median([20 * np.log10(np.abs(sf.read(p)[0]).max()) for p in normal])
+    assert 20 * np.log10(np.abs(preview).max()) > normal_peak + 6, normal_peak
