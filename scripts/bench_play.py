@@ -75,7 +75,7 @@ def generation_speed(run: Path, root: Path, repeats: int) -> dict:
             generator.generate(seconds=2.0, seed=1)
 
     def page():
-        sounds.make_new(play, 1, 2.0, 0.0, [0.0] * len(play.axes))
+        sounds.make_new(play, 1, 2.0, 0.0, {})
 
     for _ in range(2):  # warm: first calls allocate and compile
         engine()
@@ -105,7 +105,7 @@ def training_beside_generation(root: Path, play: PlayState, sounds: SoundHandler
     while time.perf_counter() - start < window:
         if generate:
             began = time.perf_counter()
-            sounds.make_new(play, len(generations), 2.0, 0.0, [0.0] * len(play.axes))
+            sounds.make_new(play, len(generations), 2.0, 0.0, {})
             generations.append(time.perf_counter() - began)
             time.sleep(max(0.0, 2.0 - (time.perf_counter() - began)))
         else:

@@ -57,4 +57,6 @@ def test_list_runs_endpoint_sees_only_the_given_workspace(app):
 def test_api_lists_only_the_public_endpoints(app):
     _, url = app
     info = gradio_client.Client(url, verbose=False).view_api(return_format="dict", print_info=False)
-    assert set(info["named_endpoints"]) == {"/summarize_dataset", "/list_runs"}
+    assert set(info["named_endpoints"]) == {
+        "/summarize_dataset", "/list_runs", "/list_models", "/generate", "/vary", "/morph", "/resynthesise",
+    }

@@ -16,11 +16,11 @@ from sda.audio.io import AUDIO_EXTENSIONS
 from sda.ui import frontend
 from sda.ui.config_form import ADVANCED_FIELDS, PRESET_CHOICES
 from sda.ui.page_state import PageState
-from sda.ui.public_text import public_value
-from sda.ui.play_layout import PLAY_LOAD_OUT, build_play_api, build_play_tab
+from sda.ui.play_layout import PLAY_CSS, PLAY_LOAD_OUT, build_play_api, build_play_tab
 from sda.ui.play_layout import bind as play_bind
 from sda.ui.play_models import MODEL_OUT
 from sda.ui.play_page import PlayPage
+from sda.ui.public_text import public_value
 from sda.ui.run_status import RUN_COLUMNS
 from sda.ui.serving import blocked_paths
 from sda.ui.settings import AppSettings
@@ -218,7 +218,7 @@ def launch_options(settings: AppSettings) -> dict:
     """
     return dict(
         blocked_paths=blocked_paths(settings),
-        css=frontend.CSS,
+        css=frontend.CSS + PLAY_CSS,
         head=frontend.HEAD,
         max_file_size=settings.max_file_bytes,
         ssr_mode=False,

@@ -29,15 +29,13 @@ MAX_PACK = 64
 
 def export_settings(fmt: str, rate, depth: str, normalise: bool = True):
     """ExportSettings from the page's choices; ValueError naming the setting when they do not fit together."""
-    from sda.audio.export import ExportSettings
+    from sda.generation import export_settings as checked
 
     fmt = str(fmt or "wav").lower()
     depth = str(depth or "24")
     if fmt in ("ogg", "mp3"):
-        depth = "16"  # lossy formats have no bit depth; the engine's default for them
-    settings = ExportSettings(format=fmt, sample_rate=int(rate or 48000), bit_depth=depth, normalise=bool(normalise))
-    settings.validate()
-    return settings
+        depth = "16"  # lossy formats have no bit depth; any valid value will do
+    return checked(format=fmt, sample_rate=int(rate or 48000), bit_depth=depth, normalise=bool(normalise))
 
 
 class ExportHandlers:

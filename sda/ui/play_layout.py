@@ -21,10 +21,26 @@ from sda.ui.play_library import HISTORY_OUT, RECALL_OUT
 from sda.ui.play_models import AXIS_NAMES, MODEL_OUT
 from sda.ui.play_page import PlayPage
 from sda.ui.play_sounds import RESULT_OUT
+from sda.ui.public_text import public_value
 
 AUDIO_TYPES = sorted(AUDIO_EXTENSIONS)
 PLAY_LOAD_OUT = ["play", *MODEL_OUT, "history"]
 CONTROLS = ["seed", "duration", "evolve"]
+# The browser's own <audio> player (no waveform: the picture beside it shows one): it
+# plays at once, and the A/B switch can move between two players at the same moment.
+PLAYER = dict(type="filepath", interactive=False, waveform_options=gr.WaveformOptions(show_recording_waveform=False))
+
+# Each axis slider reaches half its safe width beyond both ends (play_state.SLIDER_MARGIN),
+# so the safe range is always the middle half of the track: the outer quarters are shaded.
+PLAY_CSS = """
+#axes input[type=range]::-webkit-slider-runnable-track {
+  background: linear-gradient(to right, #fca5a5 0 25%, var(--neutral-200) 25% 75%, #fca5a5 75% 100%) !important;
+}
+#axes input[type=range]::-moz-range-track {
+  background: linear-gradient(to right, #fca5a5 0 25%, var(--neutral-200) 25% 75%, #fca5a5 75% 100%) !important;
+}
+#axes input[type=range]::-moz-range-progress { background: transparent !important; }
+"""
 
 AB_SWITCH_JS = """() => {
     const a = document.querySelector('#ab-a audio'), b = document.querySelector('#ab-b audio');
@@ -38,13 +54,21 @@ AB_SWITCH_JS = """() => {
 }"""
 
 
+# Components whose values are text a user reads: no server path or workspace id may reach them.
+_TEXT_COMPONENTS = (gr.Markdown, gr.Textbox, gr.Dataframe, gr.HTML, gr.JSON)
+
+
+def _shown(component, value):
+    return public_value(value) if isinstance(component, _TEXT_COMPONENTS) else value
+
+
 def bind(c: dict, handler, names: list[str], *, generation: bool = False, progress_on: str | None = None) -> dict:
     """Gradio's view of ``handler``: output tuple in ``names`` order."""
 
     @functools.wraps(handler)
     def run(*args):
         result = handler(*args)
-        values = tuple(result.get(name, gr.skip()) for name in names)
+        values = tuple(_shown(c[name], result[name]) if name in result else gr.skip() for name in names)
         return values[0] if len(values) == 1 else values
 
     options = dict(fn=run, outputs=[c[n] for n in names], api_name=f"play_{handler.__name__}", api_visibility="private")
@@ -104,7 +128,7 @@ def build_play_tab(c: dict, play: PlayPage) -> None:
                     c["preset_delete_btn"] = gr.Button("Delete chosen", size="sm", variant="stop", elem_id="preset-delete-btn")
                 c["preset_note"] = gr.Markdown(elem_id="preset-note")
         with gr.Column(scale=2):
-            c["gen_audio"] = gr.Audio(label="Your sound", type="filepath", interactive=False, elem_id="gen-audio")
+            c["gen_audio"] = gr.Audio(label="Your sound", elem_id="gen-audio", **PLAYER)
             c["gen_picture"] = gr.Image(label="Waveform and spectrogram", type="filepath", interactive=False, elem_id="gen-picture", height=300)
             c["play_note"] = gr.Markdown(elem_id="play-note")
             c["results"] = gr.File(label="All sounds of the last action", file_count="multiple", interactive=False, visible=False, elem_id="results")
@@ -152,7 +176,7 @@ def build_play_tab(c: dict, play: PlayPage) -> None:
     c["history"] = gr.Dataframe(headers=HISTORY_COLUMNS, interactive=False, elem_id="history", max_height=320)
     with gr.Row(equal_height=False):
         with gr.Column():
-            c["history_audio"] = gr.Audio(label="Chosen sound", type="filepath", interactive=False, elem_id="history-audio")
+            c["history_audio"] = gr.Audio(label="Chosen sound", elem_id="history-audio", **PLAYER)
             c["history_note"] = gr.Markdown(elem_id="history-note")
             with gr.Row():
                 c["ab_a_btn"] = gr.Button("Compare as A", size="sm", elem_id="ab-a-btn")
@@ -162,9 +186,9 @@ def build_play_tab(c: dict, play: PlayPage) -> None:
         with gr.Column():
             gr.Markdown("#### A/B")
             c["ab_a_label"] = gr.Markdown("**A**: pick a sound in the history", elem_id="ab-a-label")
-            c["ab_a"] = gr.Audio(show_label=False, type="filepath", interactive=False, elem_id="ab-a")
+            c["ab_a"] = gr.Audio(show_label=False, elem_id="ab-a", **PLAYER)
             c["ab_b_label"] = gr.Markdown("**B**: pick another one", elem_id="ab-b-label")
-            c["ab_b"] = gr.Audio(show_label=False, type="filepath", interactive=False, elem_id="ab-b")
+            c["ab_b"] = gr.Audio(show_label=False, elem_id="ab-b", **PLAYER)
             with gr.Row():
                 c["ab_switch_btn"] = gr.Button("Switch A/B at the same moment", size="sm", elem_id="ab-switch-btn")
                 gr.Markdown("", elem_id="ab-playing")

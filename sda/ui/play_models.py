@@ -81,9 +81,8 @@ class ModelHandlers:
         for index, name in enumerate(AXIS_NAMES):
             if index < len(axes):
                 axis = axes[index]
-                low, high = axis.slider_range
-                out[name] = gr.update(visible=True, label=axis.title, info=axis.info(), minimum=round(low, 3), maximum=round(high, 3),
-                                      value=0.0, step=round((high - low) / 200, 4) or 0.01)
+                low, high, step = axis.slider_range
+                out[name] = gr.update(visible=True, label=axis.title, info=axis.info(), minimum=low, maximum=high, value=0.0, step=step)
             else:
                 out[name] = gr.update(visible=False, value=0.0)
         return out

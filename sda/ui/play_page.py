@@ -63,29 +63,19 @@ class PlayPage:
         play.axes = [AxisView(a.key, a.label, float(a.share), float(a.safe_min), float(a.safe_max)) for a in generator.axes]
         return play
 
-    @staticmethod
-    def _axis_values(play: PlayState, axes: dict | None) -> list[float]:
-        axes = dict(axes or {})
-        unknown = [k for k in axes if k not in {a.key for a in play.axes} and not str(k).isdigit()]
-        if unknown:
-            raise PlayError(f"Unknown axis {unknown[0]!r}; this model's axes: {', '.join(a.key for a in play.axes)}.")
-        by_index = {play.axes[int(k)].key: v for k, v in axes.items() if str(k).isdigit() and int(k) < len(play.axes)}
-        axes = {**{k: v for k, v in axes.items() if not str(k).isdigit()}, **by_index}
-        return [float(axes.get(a.key, 0.0)) for a in play.axes]
-
     def _api_result(self, items) -> tuple[list[str], list[dict]]:
         return [servable(i.audio_path) for i in items], [i.settings for i in items]
 
     def api_generate(self, workspace_id: str, model: str, seconds: float, seed: float, axes: dict | None, evolve: float):
         """One new sound: (audio file, its settings)."""
         play = self._api_play(workspace_id, model)
-        files, settings = self._api_result(self.sounds.make_new(play, seed, seconds, evolve, self._axis_values(play, axes)))
+        files, settings = self._api_result(self.sounds.make_new(play, seed, seconds, evolve, dict(axes or {})))
         return files[0], settings[0]
 
     def api_vary(self, workspace_id: str, model: str, sound, count: float, amount: float, seed: float):
         """Variations of an uploaded sound: (audio files, their settings)."""
         play = self._api_play(workspace_id, model)
-        return self._api_result(self.sounds.make_variations(play, sound, count, amount, seed, []))
+        return self._api_result(self.sounds.make_variations(play, sound, count, amount, seed, {}))
 
     def api_morph(self, workspace_id: str, model: str, sound_a, sound_b, steps: float, seconds: float):
         """Morph A into B: ``steps`` files, or with seconds > 0 one continuous sound."""
@@ -96,5 +86,5 @@ class PlayPage:
     def api_resynthesise(self, workspace_id: str, model: str, sound, axes: dict | None):
         """An uploaded recording through the model, axes as offsets: (audio file, its settings)."""
         play = self._api_play(workspace_id, model)
-        files, settings = self._api_result(self.sounds.make_resynthesis(play, sound, self._axis_values(play, axes)))
+        files, settings = self._api_result(self.sounds.make_resynthesis(play, sound, dict(axes or {})))
         return files[0], settings[0]

@@ -8,6 +8,7 @@ main player. The same actions back the public API (``api_*``).
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import gradio as gr
@@ -53,16 +54,16 @@ class SoundHandlers:
 
     # -------------------------------------------------------------- actions
     def generate(self, play: PlayState | None, seed, seconds, evolve, *axis_values) -> dict:
-        return self._act(play, lambda: self.make_new(play, seed, seconds, evolve, axis_values))
+        return self._act(play, lambda: self.make_new(play, seed, seconds, evolve, slider_axes(play, axis_values)))
 
     def vary(self, play: PlayState | None, upload, count, amount, seed, *axis_values) -> dict:
-        return self._act(play, lambda: self.make_variations(play, upload, count, amount, seed, axis_values))
+        return self._act(play, lambda: self.make_variations(play, upload, count, amount, seed, slider_axes(play, axis_values)))
 
     def morph(self, play: PlayState | None, upload_a, upload_b, mode, steps, seconds) -> dict:
         return self._act(play, lambda: self.make_morph(play, upload_a, upload_b, mode, steps, seconds))
 
     def resynthesise(self, play: PlayState | None, upload, *axis_values) -> dict:
-        return self._act(play, lambda: self.make_resynthesis(play, upload, axis_values))
+        return self._act(play, lambda: self.make_resynthesis(play, upload, slider_axes(play, axis_values)))
 
     def _act(self, play: PlayState | None, make) -> dict:
         if play is None:
@@ -87,25 +88,27 @@ class SoundHandlers:
             "history": history_table(play, files.history),
             "play_note": note or (f"{first.label}" if len(items) == 1 else f"{len(items)} sounds: {first.label} (first shown)"),
         }
+        notes = list(dict.fromkeys(n for i in items for n in i.settings.get("notes", [])))
+        if notes:
+            out["play_note"] += "  \n" + "  \n".join(notes)
         return out
 
     # ------------------------------------------------------- engine calls
-    def make_new(self, play: PlayState, seed, seconds, evolve, axis_values) -> list[HistoryItem]:
+    def make_new(self, play: PlayState, seed, seconds, evolve, axes: dict) -> list[HistoryItem]:
+        """One new sound; ``axes`` by key or number, as the engine takes them."""
         generator, entry = self._generator(play)
         seconds = _seconds(seconds)
-        axes = self._axes(play, axis_values)
         seed = _seed(seed)
         with polite_threads():
             sound = generator.generate(seconds=seconds, seed=seed, axes=axes, evolve=float(evolve or 0.0))
         label = f"seed {seed} · {seconds:g} s" + (f" · evolve {float(evolve):g}" if evolve else "") + _axes_text(axes)
         return [self._keep(play, entry, sound, "generate", label, {"seed": seed, "seconds": seconds, "evolve": float(evolve or 0.0), "axes": axes})]
 
-    def make_variations(self, play: PlayState, upload, count, amount, seed, axis_values) -> list[HistoryItem]:
+    def make_variations(self, play: PlayState, upload, count, amount, seed, axes: dict) -> list[HistoryItem]:
         generator, entry = self._generator(play)
         audio, name = read_dropped_sound(upload, self.settings, "a sound to vary")
         count = max(1, min(int(count or 4), 16))
         amount = float(amount if amount is not None else 0.5)
-        axes = self._axes(play, axis_values)
         with polite_threads():
             sounds = generator.vary(audio, count=count, amount=amount, seed=_seed(seed), axes=axes or None)
         return [
@@ -126,10 +129,9 @@ class SoundHandlers:
             sounds = generator.morph(audio_a, audio_b, steps=steps)
         return [self._keep(play, entry, s, "morph", f"morph step {i + 1}/{len(sounds)}: {name_a} to {name_b}", {}) for i, s in enumerate(sounds)]
 
-    def make_resynthesis(self, play: PlayState, upload, axis_values) -> list[HistoryItem]:
+    def make_resynthesis(self, play: PlayState, upload, axes: dict) -> list[HistoryItem]:
         generator, entry = self._generator(play)
         audio, name = read_dropped_sound(upload, self.settings, "a recording")
-        axes = self._axes(play, axis_values)
         with polite_threads():
             sound = generator.resynthesise(audio, axes=axes or None)
         return [self._keep(play, entry, sound, "resynthesis", f"{name} through the model" + _axes_text(axes), {})]
@@ -141,26 +143,30 @@ class SoundHandlers:
             raise PlayError("Pick a model first (train one on the Train tab, or import a model file).")
         return self.generators.get(entry), entry
 
-    @staticmethod
-    def _axes(play: PlayState, values) -> dict[str, float]:
-        """Slider values by axis key; centred axes are left out."""
-        return {a.key: round(float(v), 4) for a, v in zip(play.axes, values) if v is not None and abs(float(v)) > 1e-9}
-
     def _keep(self, play: PlayState, entry, sound, kind: str, label: str, recall: dict) -> HistoryItem:
         """File one sound in the history: audio and sidecar (by the engine), picture, item."""
         from sda.generation import save_sound
 
         history = PlayFiles.of(self.settings, play.workspace_id).history
         folder = history.new_folder()
-        audio_path, sidecar = save_sound(sound, folder / "sound.wav")
+        name = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{entry.name}-{kind}-{folder.name[-4:]}").strip("-")[:60]
+        audio_path, sidecar = save_sound(sound, folder / f"{name}.wav")
         sound_picture(sound.audio, sound.sample_rate, label).save(folder / "picture.png")
         seconds = len(sound.audio) / sound.sample_rate
         settings = dict(getattr(sound, "settings", {}) or {})
         settings["recall"] = recall  # what the page's controls held, for "Use its settings"
+        settings["notes"] = list(getattr(sound, "notes", []) or [])  # what the engine had to change (a clamped axis)
         return history.commit(
             folder, kind=kind, model_key=entry.key, model_name=entry.name, label=label,
             audio=Path(audio_path).name, sidecar=Path(sidecar).name, picture="picture.png", seconds=seconds, settings=settings,
         )
+
+
+def slider_axes(play: PlayState | None, values) -> dict[str, float]:
+    """Slider values by axis key; centred axes are left out."""
+    if play is None:
+        return {}
+    return {a.key: round(float(v), 4) for a, v in zip(play.axes, values) if v is not None and abs(float(v)) > 1e-9}
 
 
 def _seconds(value) -> float:

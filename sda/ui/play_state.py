@@ -6,10 +6,11 @@ loads; after that, Play handlers only trust this server-side copy.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 MAX_AXES = 8  # sliders on the page; a model's further axes stay at their centre
-SLIDER_MARGIN = 0.5  # each slider reaches this share of the safe width beyond both ends
+SLIDER_MARGIN = 0.5  # each slider reaches this share of the safe width beyond both ends (play_layout.PLAY_CSS shades them)
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,14 @@ class AxisView:
     safe_max: float
 
     @property
-    def slider_range(self) -> tuple[float, float]:
-        """Safe range plus a margin each side: the marked zone beyond it can still be reached."""
+    def slider_range(self) -> tuple[float, float, float]:
+        """(minimum, maximum, step): the safe range plus a margin each side, the marked zone
+        beyond it still reachable; ends on whole steps so the centre (0) is a slider position."""
         width = max(self.safe_max - self.safe_min, 1e-3)
-        return self.safe_min - SLIDER_MARGIN * width, self.safe_max + SLIDER_MARGIN * width
+        step = _nice_step(width * (1 + 2 * SLIDER_MARGIN) / 200)
+        low = math.floor((self.safe_min - SLIDER_MARGIN * width) / step) * step
+        high = math.ceil((self.safe_max + SLIDER_MARGIN * width) / step) * step
+        return round(low, 6), round(high, 6), step
 
     @property
     def title(self) -> str:
@@ -38,6 +43,12 @@ class AxisView:
 
     def contains(self, value: float) -> bool:
         return self.safe_min - 1e-9 <= value <= self.safe_max + 1e-9
+
+
+def _nice_step(raw: float) -> float:
+    """1, 2 or 5 times a power of ten, at most ``raw``."""
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (5, 2, 1) if m * power <= raw)
 
 
 @dataclass

@@ -1,0 +1,274 @@
+"""The Play tab end to end: the real page in headless Chromium against `python app.py`.
+
+A tiny model is trained through the Train tab in the test (SDA_TEST_TINY=1),
+then played with: sliders, generate, variations, morph, resynthesis, export,
+sample pack, history, A/B, presets, model management; a second browser sees
+none of it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+from web_helpers import (  # noqa: E402
+    CHROMIUM,
+    AppServer,
+    launch_browser,
+    make_sound_files,
+    open_app,
+    set_advanced,
+    text,
+    upload_sounds,
+    wait_text,
+)
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Chromium at /usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    app = AppServer(tmp_path_factory.mktemp("sda-play")).start()
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as playwright:
+        chromium = launch_browser(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def sounds(tmp_path_factory) -> list[Path]:
+    return make_sound_files(tmp_path_factory.mktemp("play-sounds"), count=6)
+
+
+# ---------------------------------------------------------------- helpers
+def audio_url(page, selector: str, timeout: float = 60.0, not_url: str | None = None) -> str:
+    """The src of the <audio> inside ``selector`` once it is set (and differs from ``not_url``)."""
+    page.wait_for_function(
+        "([sel, old]) => { const a = document.querySelector(sel + ' audio'); return !!a && !!a.src && a.src !== old; }",
+        arg=[selector, not_url or ""], timeout=timeout * 1000,
+    )
+    return page.eval_on_selector(selector + " audio", "a => a.src")
+
+
+def fetch(page, url: str) -> bytes:
+    response = page.request.get(url)
+    assert response.ok, url
+    return response.body()
+
+
+def file_links(page, selector: str, timeout: float = 60.0) -> list[str]:
+    page.wait_for_selector(f"{selector} a[href]", timeout=timeout * 1000)
+    return page.eval_on_selector_all(f"{selector} a[href]", "links => [...new Set(links.map(a => a.href))]")
+
+
+def set_slider(page, elem_id: str, value: float) -> None:
+    """Type a value in a slider's number box, as a user does."""
+    box = page.locator(f"#{elem_id} input[type=number]")
+    box.fill(str(value))
+    box.press("Enter")
+    box.blur()
+
+
+def slider_value(page, elem_id: str) -> float:
+    return float(page.input_value(f"#{elem_id} input[type=range]"))
+
+
+_ROWS_JS = "document.querySelectorAll('#history [data-testid^=\"cell-\"][data-testid$=\"-0\"]').length"
+
+
+def history_rows(page) -> int:
+    return page.evaluate(_ROWS_JS)
+
+
+def wait_history(page, rows: int, timeout: float = 60.0) -> None:
+    page.wait_for_function(f"{_ROWS_JS} >= {rows}", timeout=timeout * 1000)
+
+
+def click_history(page, row: int) -> None:
+    page.locator(f'#history [data-testid="cell-{row}-1"]').click()
+
+
+def drop_file(page, elem_id: str, path: Path) -> None:
+    """Put ``path`` in a file box (emptying it first, as a user does with its clear button)."""
+    clear = page.locator(f"#{elem_id} button[aria-label=Clear]")
+    if clear.count():
+        clear.first.click()
+    page.set_input_files(f"#{elem_id} input[type=file]", str(path))
+    page.wait_for_function(f"!!document.querySelector('#{elem_id} a[href], #{elem_id} .file-name, #{elem_id} td')", timeout=30_000)
+
+
+def open_play(page) -> None:
+    page.click("#play-tab-button, button[role=tab]:has-text('Play')")
+    page.wait_for_selector("#generate-btn", state="visible")
+
+
+def train_tiny_model(page, sounds) -> None:
+    upload_sounds(page, sounds)
+    wait_text(page, "#dataset-summary", "6 files")
+    set_advanced(page, epochs=3)
+    page.click("#start-btn")
+    wait_text(page, "#status", "finished 3 epochs", timeout=180)
+
+
+# ------------------------------------------------------------------ tests
+def test_play_with_a_trained_model_everything_a_musician_does(server, browser, sounds, tmp_path):
+    context, page = open_app(browser, server)
+    train_tiny_model(page, sounds)
+    page.click("#play-model-btn")
+    page.wait_for_selector("#generate-btn", state="visible", timeout=60_000)
+    wait_text(page, "#model-info", "ax")
+    assert page.input_value("#model-select input") != ""
+
+    # One slider per axis, labelled as the engine labels it, safe range given.
+    sliders = page.locator("#axes input[type=range]")
+    assert sliders.count() >= 1
+    label = text(page, "#axes")
+    assert "%" in label and "safe range" in label
+
+    # Generate: a player that plays a WAV of the asked length, and a picture.
+    page.fill("#seed input", "11")
+    set_slider(page, "duration", 1.5)
+    page.click("#generate-btn")
+    first_url = audio_url(page, "#gen-audio")
+    first = fetch(page, first_url)
+    audio, rate = sf.read(io.BytesIO(first))
+    assert abs(len(audio) / rate - 1.5) < 0.01
+    page.wait_for_selector("#gen-picture img", timeout=30_000)
+    played = page.evaluate(
+        """async () => { const a = document.querySelector('#gen-audio audio'); a.muted = true; await a.play();
+            await new Promise((ok) => setTimeout(ok, 700)); const t = a.currentTime; a.pause(); return t; }"""
+    )
+    assert played > 0.1, "the player plays"
+
+    # Moving a slider changes the sound.
+    set_slider(page, "axis-0", round(slider_value(page, "axis-0") + 0.8 * _safe_width(page), 3))
+    page.click("#generate-btn")
+    second_url = audio_url(page, "#gen-audio", not_url=first_url)
+    second, _ = sf.read(io.BytesIO(fetch(page, second_url)))
+    assert second.shape == audio.shape and not np.allclose(second, audio, atol=1e-4), "the slider changed the sound"
+
+    # Randomize stays inside the safe ranges; Reset centres; the dice changes the seed.
+    page.click("#randomize-btn")
+    page.wait_for_function("document.querySelector('#axis-0 input[type=range]').value !== '0'", timeout=15_000)
+    page.click("#reset-btn")
+    page.wait_for_function("Number(document.querySelector('#axis-0 input[type=range]').value) === 0", timeout=15_000)
+    page.click("#dice-btn")
+    page.wait_for_function("document.querySelector('#seed input').value !== '11'", timeout=15_000)
+
+    # Variations, morph (steps), resynthesis: each result lands in the history.
+    drop_file(page, "vary-input", sounds[0])
+    set_slider(page, "vary-count", 2)
+    page.click("#vary-btn")
+    wait_history(page, 4)
+    drop_file(page, "morph-a", sounds[1])
+    drop_file(page, "morph-b", sounds[2])
+    set_slider(page, "morph-steps", 3)
+    page.click("#morph-btn")
+    wait_history(page, 7)
+    drop_file(page, "resynth-input", sounds[3])
+    page.click("#resynth-btn")
+    wait_history(page, 8)
+    assert "through the model" in text(page, "#history")
+
+    # A dropped file that is not audio is refused with its name.
+    bogus = tmp_path / "notes.wav"
+    bogus.write_bytes(b"RIFF not really")
+    drop_file(page, "resynth-input", bogus)
+    page.click("#resynth-btn")
+    wait_text(page, "#play-note", "notes.wav")
+
+    # Export: the file's header says what was asked, and the sidecar comes with it.
+    click_history(page, 7)  # the first generated sound
+    wait_text(page, "#history-note", "Selected")
+    _choose(page, "export-format", "FLAC")
+    _choose(page, "export-rate", "96 kHz")
+    _choose(page, "export-depth", "16-bit")
+    page.click("#export-btn")
+    wait_text(page, "#export-note", "FLAC")
+    links = file_links(page, "#export-file")
+    exported = next(u for u in links if ".flac" in u)
+    info = sf.info(io.BytesIO(fetch(page, exported)))
+    assert (info.format, info.samplerate, info.subtype) == ("FLAC", 96000, "PCM_16")
+    sidecar = json.loads(fetch(page, next(u for u in links if ".json" in u)))
+    assert sidecar, "the sidecar has the settings"
+
+    # Sample pack: N sounds in one zip.
+    set_slider(page, "pack-count", 3)
+    page.click("#pack-btn")
+    (pack_url,) = file_links(page, "#pack-file", timeout=120)
+    with zipfile.ZipFile(io.BytesIO(fetch(page, pack_url))) as pack:
+        sounds_in_pack = [n for n in pack.namelist() if n.endswith(".flac")]
+    assert len(sounds_in_pack) == 3
+
+    # A/B: two history sounds in the two players.
+    click_history(page, 0)
+    wait_text(page, "#history-note", "Selected")
+    page.click("#ab-a-btn")
+    click_history(page, 1)
+    page.click("#ab-b-btn")
+    assert audio_url(page, "#ab-a") != audio_url(page, "#ab-b")
+
+    # Presets: save, and after a reload the preset and the history are still there.
+    set_slider(page, "axis-0", 0.25)
+    page.fill("#preset-name input", "warm hit")
+    page.click("#preset-save-btn")
+    wait_text(page, "#preset-note", "Saved preset")
+    rows = history_rows(page)
+    page.reload()
+    open_play(page)
+    wait_history(page, rows)
+    page.click("#preset-select input")
+    page.get_by_role("option", name="warm hit").click()
+    page.wait_for_function("Number(document.querySelector('#axis-0 input[type=range]').value) === 0.25", timeout=15_000)
+
+    # Models: rename; a file that is not a model is refused; export and import one.
+    page.click("#model-manage")
+    page.fill("#model-name input", "My tones")
+    page.click("#model-save-btn")
+    wait_text(page, "#models-note", "Saved")
+    fake = tmp_path / "fake.sdamodel"
+    fake.write_bytes(b"not a model")
+    page.set_input_files("#model-import input[type=file]", str(fake))
+    wait_text(page, "#models-note", "was not imported")
+    page.click("#model-export-btn")
+    (model_url,) = file_links(page, "#model-export-file", timeout=120)
+    model_file = tmp_path / "My tones.sdamodel"
+    model_file.write_bytes(fetch(page, model_url))
+    page.set_input_files("#model-import input[type=file]", str(model_file))
+    wait_text(page, "#models-note", "Imported", timeout=120)
+    context.close()
+
+    # Someone else on the same server sees none of it.
+    other, other_page = open_app(browser, server)
+    open_play(other_page)
+    assert "No model yet" in wait_text(other_page, "#model-info", "No model yet")
+    assert history_rows(other_page) == 0 or "When" in text(other_page, "#history") and "generate" not in text(other_page, "#history")
+    other.close()
+
+
+def _safe_width(page) -> float:
+    """The first axis's safe width, read from its label."""
+    import re
+
+    numbers = re.findall(r"safe range ([+-]\d+\.\d+) to ([+-]\d+\.\d+)", text(page, "#axes"))
+    low, high = map(float, numbers[0])
+    return high - low
+
+
+def _choose(page, elem_id: str, option: str) -> None:
+    page.click(f"#{elem_id} input")
+    page.get_by_role("option", name=option, exact=True).click()
