@@ -15,8 +15,8 @@ KL weighs every band by its own level, so quiet bands are fitted as closely
 as loud ones, which is what a dB-domain ear (and metric) notices.
 
 Each FFT bin lies under at most two triangles, so the filterbank and its
-transpose are applied as sparse (CSR) products on CPU and CUDA, and as two
-gathers elsewhere, instead of dense matrix products (10 fitting steps on a
+transpose are applied as sparse (CSR) products on the CPU, and as two
+gathers on accelerators, instead of dense matrix products (10 fitting steps on a
 10 s sound: about 10 ms instead of 50).
 """
 
@@ -58,7 +58,7 @@ class MelInverse:
         for name in ("lower", "upper", "lower_weight", "upper_weight", "inverse_column_sum", "row_sum"):
             setattr(self, name, getattr(self, name).to(device))
         self._sparse = None
-        if device.type in ("cpu", "cuda"):
+        if device.type == "cpu":
             with warnings.catch_warnings():  # torch calls its CSR support beta; products are all we use
                 warnings.simplefilter("ignore", UserWarning)
                 dense = self._dense.to(device)
