@@ -107,6 +107,7 @@ def test_export_applies_format_rate_and_depth_and_a_pack_holds_n_sounds(trained)
     assert (info.format, info.samplerate, info.subtype) == ("FLAC", 96000, "PCM_24")
     record = json.loads(Path(sidecar).read_text())
     assert record["export"]["format"] == "flac" and record["settings"]["seed"] == 5
+    assert record["settings"]["quality"] == "best", "a kept file gets the best inversion"
     mp3 = trained.play.export.export(play, "mp3", 96000, "24", True)
     assert "96000" in mp3["export_note"] and "export_file" not in mp3
 

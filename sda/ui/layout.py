@@ -164,7 +164,7 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
                 c["preview_feed"] = gr.File(file_count="multiple", visible="hidden", elem_id="preview-feed")
                 c["preview_marker"] = gr.Textbox(visible="hidden", elem_id="preview-marker")
 
-            with gr.Tab("Play", id="play", elem_id="play-tab"):
+            with gr.Tab("Play", id="play", elem_id="play-tab") as c["play_tab"]:
                 build_play_tab(c, play)
 
         # ---------------------------------------------------------- events
@@ -185,6 +185,7 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
         c["runs"].select(inputs=[page], **bind(runs.open_run, REFRESH_OUT))
         c["runs_refresh"].click(inputs=[page], **bind(runs.list_runs, ["runs"]))
         c["model_btn"].click(inputs=[page], **bind(runs.model_file, ["model_file", "model_note"]))
+        c["play_tab"].select(inputs=[c["play"]], **play_bind(c, play.refresh, PLAY_LOAD_OUT[1:]))  # runs trained meanwhile
         c["play_model_btn"].click(inputs=[page, c["play"]], **bind(play.play_run, ["tabs", "play_model_note", *MODEL_OUT]))
         c["preview_feed"].change(None, [c["preview_feed"], c["preview_marker"]], None, js=frontend.ADD_PREVIEWS_JS)
         c["preview_marker"].change(None, [c["preview_marker"]], None, js=frontend.RESET_PREVIEWS_JS)

@@ -2,7 +2,8 @@
 
 Format, sample rate and bit depth are the export settings of ``sda.audio.export``,
 applied to the file itself; every sound comes with its JSON sidecar (the
-engine's settings plus the export's).
+engine's settings plus the export's). Files to keep are rendered with the
+engine's best inversion (``quality="best"``); the player gets the fast one.
 """
 
 from __future__ import annotations
@@ -57,8 +58,10 @@ class ExportHandlers:
             return {"export_note": str(exc)}
         from sda.generation import Sound, save_sound
 
-        audio, rate_in = sf.read(str(item.audio_path), dtype="float32", always_2d=False)
-        sound = Sound(audio=audio, sample_rate=int(rate_in), settings=dict(item.settings))
+        sound = self._best(files, item)
+        if sound is None:
+            audio, rate_in = sf.read(str(item.audio_path), dtype="float32", always_2d=False)
+            sound = Sound(audio=audio, sample_rate=int(rate_in), settings=dict(item.settings))
         name = f"{_slug(item.model_name)}-{item.kind}-{item.id[-9:]}.wav"
         audio_path, sidecar = save_sound(sound, files.download_folder() / name, settings)
         info = sf.info(str(audio_path))
@@ -66,6 +69,26 @@ class ExportHandlers:
             "export_file": gr.update(value=[servable(audio_path), servable(sidecar)], visible=True),
             "export_note": f"{Path(audio_path).name}: {info.format}, {info.samplerate} Hz, {_depth_text(info.subtype)}, with its sidecar.",
         }
+
+    def _best(self, files: PlayFiles, item):
+        """A generated sound made again with the engine's best inversion (same model, seed, settings), or None.
+
+        A file a user keeps deserves it; the player got the fast one. Only when
+        the model is still the one that made it (a run training on changes).
+        """
+        settings = item.settings
+        entry = files.models.get(item.model_key)
+        if item.kind != "generate" or entry is None or "seed" not in settings:
+            return None
+        try:
+            generator = self.generators.get(entry)
+            if generator.model_id != settings.get("model_id"):
+                return None
+            with polite_threads():
+                return generator.generate(seconds=settings["seconds"], seed=settings["seed"], axes=settings.get("axes") or None,
+                                          evolve=settings.get("evolve", 0.0), quality="best")
+        except (KeyError, TypeError, ValueError):
+            return None
 
     def pack(self, play: PlayState | None, count, randomise: bool, seed, seconds, evolve, fmt, rate, depth, normalise, *axis_values) -> dict:
         """N sounds (current settings, seeds counting up; or random slider positions inside the safe ranges) in one zip."""
@@ -98,7 +121,7 @@ class ExportHandlers:
             for index in range(count):
                 axes = {a.key: round(rng.uniform(a.safe_min, a.safe_max), 3) for a in play.axes} if randomise else fixed
                 with polite_threads():
-                    sound = generator.generate(seconds=seconds, seed=base_seed + index, axes=axes, evolve=float(evolve or 0.0))
+                    sound = generator.generate(seconds=seconds, seed=base_seed + index, axes=axes, evolve=float(evolve or 0.0), quality="best")
                 name = f"{_slug(entry.name)}_{index + 1:02d}.wav"
                 audio_path, sidecar = save_sound(sound, sounds_dir / name, settings)
                 written += [Path(audio_path), Path(sidecar)]

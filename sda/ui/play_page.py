@@ -44,6 +44,14 @@ class PlayPage:
         out["history"] = history_table(play, PlayFiles.of(self.settings, play.workspace_id).history)
         return out
 
+    def refresh(self, play: PlayState | None) -> dict:
+        """The tab was opened: models (a run may have got its first checkpoint) and history (the API adds to it) again."""
+        if play is None:
+            return {}
+        out = self.models.show(play)
+        out["history"] = history_table(play, PlayFiles.of(self.settings, play.workspace_id).history)
+        return out
+
     def play_run(self, page: PageState | None, play: PlayState | None) -> dict:
         """"Play with this model" on the Train tab, for the run the Train tab shows."""
         view = page.view if page else None
