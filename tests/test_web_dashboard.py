@@ -177,11 +177,11 @@ class FakeRunner:
         self.cancelled = threading.Event()
         self.saves = 0
 
-    def start(self, config, file_paths, output_dir, device):
+    def start(self, config, file_paths, output_dir, device, limits=None):
         self.calls.append(("start", output_dir))
         self.running = True
 
-    def resume(self, config, file_paths, output_dir, device, checkpoint_path):
+    def resume(self, config, file_paths, output_dir, device, checkpoint_path, limits=None):
         self.calls.append(("resume", output_dir, checkpoint_path))
         self.running = True
 
