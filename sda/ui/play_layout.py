@@ -230,7 +230,7 @@ def build_play_tab(c: dict, play: PlayPage) -> None:
     c["preset_delete_btn"].click(inputs=[state, c["preset_select"]], **bind(c, library.delete_preset, ["preset_select", "preset_note"]))
 
     export_inputs = [c["export_format"], c["export_rate"], c["export_depth"], c["export_normalise"]]
-    c["export_btn"].click(inputs=[state, *export_inputs], **bind(c, export.export, ["export_file", "export_note"], progress_on="export_file"))
+    c["export_btn"].click(inputs=[state, *export_inputs], **bind(c, export.export, ["export_file", "export_note"], generation=True, progress_on="export_file"))
     c["pack_btn"].click(
         inputs=[state, c["pack_count"], c["pack_random"], *controls, *export_inputs, *axes],
         **bind(c, export.pack, ["pack_file", "pack_note"], generation=True, progress_on="pack_file"),
