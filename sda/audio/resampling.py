@@ -69,5 +69,5 @@ def true_peak(audio: np.ndarray) -> float:
     """
     if not audio.size:
         return 0.0
-    over = resample_poly(np.asarray(audio, dtype=np.float64), TRUE_PEAK_OVERSAMPLING, 1, axis=0)
+    over = resample_poly(np.asarray(audio, dtype=np.float32), TRUE_PEAK_OVERSAMPLING, 1, axis=0)
     return max(float(np.max(np.abs(over))), sample_peak(audio))
