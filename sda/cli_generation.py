@@ -110,20 +110,17 @@ def cmd_axes(args) -> int:
 def cmd_analyse(args) -> int:
     from sda.generation.analysis import save_analysis
     from sda.generation.model_file import export_model_file as rewrite
-    from sda.generation.model_source import MODEL_FILE_SUFFIX, load_source
-    from sda.generation.run_analysis import analysis_for
+    from sda.generation.model_source import load_source
+    from sda.generation.run_analysis import analysis_for, analysis_home
 
     source = load_source(args.model)
     data = [Path(p) for p in args.data] if args.data else None
     analysis = analysis_for(source, data=data, recompute=True, save=False)
-    if source.run_dir is not None:
-        save_analysis(source.run_dir, analysis)
-        where = f"stored in {source.run_dir}"
-    elif Path(args.model).suffix.lower() == MODEL_FILE_SUFFIX:
+    if source.is_model_file:
         rewrite(args.model, args.model, overwrite=True, analysis=analysis)
         where = f"stored in {args.model}"
     else:
-        where = "not stored (this checkpoint is not inside a run folder; export a model file to keep it)"
+        where = f"stored in {save_analysis(analysis_home(source), analysis)}"
     seconds = analysis.info.get("seconds_taken", 0.0)
     print(f"Analysed {analysis.info.get('sounds')} sounds ({analysis.info.get('windows')} windows) in {seconds:.1f} s; {where}.")
     for axis in analysis.axes:

@@ -125,3 +125,17 @@ def test_bad_input_gets_one_clear_line(run, tmp_path, args, words):
     (tmp_path / "fake.sdamodel").write_text("not a model")
     filled = [str(a).replace("{tmp}", str(tmp_path)).replace("{run}", str(run)) for a in args]
     assert_user_error(sda(*filled), *words)
+
+
+def test_a_lone_checkpoint_is_analysed_with_its_sounds_and_then_generates(run, tmp_path):
+    import shutil
+
+    from sda.training.checkpoint import get_latest_checkpoint
+
+    lone = tmp_path / "kit.pt"
+    shutil.copy(get_latest_checkpoint(run / "checkpoints"), lone)
+    refused = sda("generate", "--model", lone, "--out", tmp_path / "out")
+    assert_user_error(refused, "kit.pt", "analyse")
+    assert sda("analyse", lone, "--data", run.parent / "kit").returncode == 0
+    proc = sda("generate", "--model", lone, "--out", tmp_path / "out", "--seconds", 0.3)
+    assert proc.returncode == 0, proc.stderr

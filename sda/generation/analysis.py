@@ -191,19 +191,27 @@ def _name_axes(model: ConvVAE, spectrogram: AudioSpectrogram, prior: LatentPrior
     return axes, effects
 
 
-def save_analysis(run_dir: Path, analysis: Analysis) -> Path:
-    """Write analysis.pt (tensors) and analysis.json (what a person or a page reads) atomically."""
+def analysis_files(home: Path) -> tuple[Path, Path]:
+    """(tensors, readable summary) for a run folder, or beside a checkpoint file outside any run."""
+    home = Path(home)
+    if home.is_dir():
+        return home / ANALYSIS_FILE, home / ANALYSIS_SUMMARY
+    return home.with_name(home.stem + "." + ANALYSIS_FILE), home.with_name(home.stem + "." + ANALYSIS_SUMMARY)
+
+
+def save_analysis(home: Path, analysis: Analysis) -> Path:
+    """Write the analysis (tensors) and its summary (what a person or a page reads) atomically."""
+    path, summary = analysis_files(home)
     buffer = io.BytesIO()
     torch.save(analysis.state_dict(), buffer)
-    path = Path(run_dir) / ANALYSIS_FILE
     atomic_write_bytes(path, buffer.getvalue())
-    atomic_write_json(Path(run_dir) / ANALYSIS_SUMMARY, analysis.summary())
+    atomic_write_json(summary, analysis.summary())
     return path
 
 
-def load_analysis(run_dir: Path) -> Analysis | None:
-    """The run's stored analysis, or None when there is none (or it cannot be read)."""
-    path = Path(run_dir) / ANALYSIS_FILE
+def load_analysis(home: Path) -> Analysis | None:
+    """The stored analysis of a run folder (or of a lone checkpoint), or None when there is none usable."""
+    path, _ = analysis_files(home)
     if not path.is_file():
         return None
     try:

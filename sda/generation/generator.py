@@ -9,8 +9,6 @@ model, settings and seed give the same audio, sample for sample.
 
 from __future__ import annotations
 
-import hashlib
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,13 +16,20 @@ import torch
 
 from sda.generation.analysis import Analysis
 from sda.generation.axes import Axis, find_axis, resolve_axes
+from sda.generation.checks import (
+    check_audio,
+    check_fraction,
+    check_seconds,
+    check_seed,
+    check_whole,
+    pad_frames,
+    rounded,
+    short_digest,
+)
 from sda.generation.errors import GenerationError
 from sda.generation.model_source import ModelSource
 from sda.generation.windows import JOIN_FRAMES, crossfade, join_db, overlap_frames, tile, window_count
 
-MIN_SECONDS, MAX_SECONDS = 0.1, 60.0
-MAX_INPUT_SECONDS = 600.0
-MIN_INPUT_SECONDS = 0.05
 MAX_COUNT, MAX_STEPS = 256, 64
 END_FADE_SECONDS = 0.005  # a cut-off tail must not click
 
@@ -72,8 +77,8 @@ class Generator:
         how much each window moves on from the previous one (0 = it repeats).
         """
         samples = self._samples(seconds)
-        seed = _seed(seed)
-        evolve = _fraction(evolve, "evolve")
+        seed = check_seed(seed)
+        evolve = check_fraction(evolve, "evolve")
         settings_axes, notes = resolve_axes(self.axes, axes)
         stride = self.model.time_stride
         frames = self.spectrogram.config.frames_for(samples)
@@ -88,7 +93,7 @@ class Generator:
         spec = self.spectrogram
         mel = (join_db(spec.mel_to_db(windows), frames) - spec.mean) / spec.std
         audio = self._render(mel, samples, seed, quality)
-        return Sound(audio, self.sample_rate, self._settings("generate", quality=quality, seed=seed, seconds=_round(seconds),
+        return Sound(audio, self.sample_rate, self._settings("generate", quality=quality, seed=seed, seconds=rounded(seconds),
                                                              evolve=evolve, axes=settings_axes), notes)
 
     @torch.no_grad()
@@ -99,12 +104,12 @@ class Generator:
         ``axes`` here are offsets from the sound's own position.
         """
         wave = self._input(audio, "sound to vary")
-        count = _whole(count, "count", 1, MAX_COUNT)
-        amount = _fraction(amount, "amount")
-        seed = _seed(seed)
+        count = check_whole(count, "count", 1, MAX_COUNT)
+        amount = check_fraction(amount, "amount")
+        seed = check_seed(seed)
         offsets, notes = resolve_axes(self.axes, axes)
         latent, frames = self._encode(wave)
-        digest = _digest(wave)
+        digest = short_digest(wave)
         sounds = []
         for number in range(count):
             rng = np.random.default_rng([seed, number])
@@ -112,7 +117,7 @@ class Generator:
             mel = self.model.decode(z[None], frames)[0].float()
             out = self._render(mel, len(wave), seed + number, quality)
             sounds.append(Sound(out, self.sample_rate, self._settings("vary", quality=quality, seed=seed, variation=number, count=count, amount=amount, axes=offsets,
-                seconds=_round(len(wave) / self.sample_rate), source_sha256=digest), list(notes)))
+                seconds=rounded(len(wave) / self.sample_rate), source_sha256=digest), list(notes)))
         return sounds
 
     @torch.no_grad()
@@ -124,26 +129,26 @@ class Generator:
         z = latent + self._window_offsets(latent.shape[-1], offsets, None, 0.0)
         mel = self.model.decode(z[None], frames)[0].float()
         out = self._render(mel, len(wave), 0, quality)
-        return Sound(out, self.sample_rate, self._settings("resynthesise", quality=quality, axes=offsets, seconds=_round(len(wave) / self.sample_rate),
-                                                           source_sha256=_digest(wave)), notes)
+        return Sound(out, self.sample_rate, self._settings("resynthesise", quality=quality, axes=offsets, seconds=rounded(len(wave) / self.sample_rate),
+                                                           source_sha256=short_digest(wave)), notes)
 
     @torch.no_grad()
     def morph(self, audio_a: np.ndarray, audio_b: np.ndarray, steps: int = 5, quality: str = "fast") -> list[Sound]:
         """``steps`` sounds from A (first) to B (last); lengths go from A's to B's."""
         wave_a, wave_b = self._input(audio_a, "first sound (A)"), self._input(audio_b, "second sound (B)")
-        steps = _whole(steps, "steps", 2, MAX_STEPS)
+        steps = check_whole(steps, "steps", 2, MAX_STEPS)
         mel_a, mel_b = self._mel(wave_a), self._mel(wave_b)
         frames = max(mel_a.shape[-1], mel_b.shape[-1])
-        z_a, z_b = self._encode_mel(_pad(mel_a, frames, self._silence)), self._encode_mel(_pad(mel_b, frames, self._silence))
-        digests = {"source_a_sha256": _digest(wave_a), "source_b_sha256": _digest(wave_b)}
+        z_a, z_b = self._encode_mel(pad_frames(mel_a, frames, self._silence)), self._encode_mel(pad_frames(mel_b, frames, self._silence))
+        digests = {"source_a_sha256": short_digest(wave_a), "source_b_sha256": short_digest(wave_b)}
         sounds = []
         for step in range(steps):
             t = step / (steps - 1)
             samples = int(round((1 - t) * len(wave_a) + t * len(wave_b)))
             mel = self.model.decode(torch.lerp(z_a, z_b, t)[None], self.spectrogram.config.frames_for(samples))[0].float()
             out = self._render(mel, samples, step, quality)
-            sounds.append(Sound(out, self.sample_rate, self._settings("morph", quality=quality, step=step, steps=steps, position=_round(t),
-                                                                      seconds=_round(samples / self.sample_rate), **digests)))
+            sounds.append(Sound(out, self.sample_rate, self._settings("morph", quality=quality, step=step, steps=steps, position=rounded(t),
+                                                                      seconds=rounded(samples / self.sample_rate), **digests)))
         return sounds
 
     @torch.no_grad()
@@ -154,16 +159,16 @@ class Generator:
         frames = self.spectrogram.config.frames_for(samples)
         length = self.model.latent_frames(frames)
         least = self.window * self.model.time_stride  # short sounds repeat once per window, not back to back
-        z_a = self._encode_mel(_pad(self._mel(wave_a), least, self._silence))
-        z_b = self._encode_mel(_pad(self._mel(wave_b), least, self._silence))
+        z_a = self._encode_mel(pad_frames(self._mel(wave_a), least, self._silence))
+        z_b = self._encode_mel(pad_frames(self._mel(wave_b), least, self._silence))
         ramp = ((torch.arange(length, dtype=torch.float32) + 0.5) / length - 0.1) / 0.8
         t = ramp.clamp(0, 1)
         t = (t * t * (3 - 2 * t)).to(self.device)  # smoothstep: A held at the start, B at the end
         z = tile(z_a, length) * (1 - t) + tile(z_b, length) * t
         mel = self.model.decode(z[None], frames)[0].float()
         out = self._render(mel, samples, 0, quality)
-        return Sound(out, self.sample_rate, self._settings("morph_continuous", quality=quality, seconds=_round(seconds), source_a_sha256=_digest(wave_a),
-                                                           source_b_sha256=_digest(wave_b)))
+        return Sound(out, self.sample_rate, self._settings("morph_continuous", quality=quality, seconds=rounded(seconds), source_a_sha256=short_digest(wave_a),
+                                                           source_b_sha256=short_digest(wave_b)))
 
     def axis(self, name: int | str) -> Axis:
         return find_axis(self.axes, name)
@@ -220,26 +225,10 @@ class Generator:
         return audio
 
     def _samples(self, seconds: float) -> int:
-        try:
-            value = float(seconds)
-        except (TypeError, ValueError):
-            raise GenerationError(f"Duration {seconds!r} is not a number of seconds (0.1 to 60).") from None
-        if not math.isfinite(value) or not MIN_SECONDS <= value <= MAX_SECONDS:
-            raise GenerationError(f"Duration {seconds!r} s is outside 0.1 to 60 seconds.")
-        return int(round(value * self.sample_rate))
+        return check_seconds(seconds, self.sample_rate)
 
     def _input(self, audio: np.ndarray, what: str) -> np.ndarray:
-        wave = np.asarray(audio, dtype=np.float32)
-        if wave.ndim != 1:
-            raise GenerationError(f"The {what} must be mono audio (one channel); it has shape {wave.shape}.")
-        seconds = len(wave) / self.sample_rate
-        if seconds < MIN_INPUT_SECONDS:
-            raise GenerationError(f"The {what} is too short ({seconds * 1000:.0f} ms; at least 50 ms).")
-        if seconds > MAX_INPUT_SECONDS:
-            raise GenerationError(f"The {what} is too long ({seconds:.0f} s; at most {MAX_INPUT_SECONDS:.0f} s).")
-        if not np.isfinite(wave).all():
-            raise GenerationError(f"The {what} contains invalid samples (NaN or infinity).")
-        return np.ascontiguousarray(wave)
+        return check_audio(audio, what, self.sample_rate)
 
     def _settings(self, kind: str, **values) -> dict:
         return {"model_id": self.model_id, "model_name": self.name, "kind": kind, "sample_rate": self.sample_rate, **values}
@@ -252,38 +241,3 @@ def _invert(spectrogram, mel: torch.Tensor, samples: int, seed: int, quality: st
     wave = spectrogram.mel_to_waveform(mel, samples, seed=seed, quality=quality)
     audio = wave.float().cpu().numpy().astype(np.float32)
     return np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
-
-
-def _pad(mel: torch.Tensor, frames: int, value: float) -> torch.Tensor:
-    extra = frames - mel.shape[-1]
-    return torch.nn.functional.pad(mel, (0, extra), value=value) if extra > 0 else mel
-
-
-def _digest(wave: np.ndarray) -> str:
-    return hashlib.sha256(wave.tobytes()).hexdigest()[:16]
-
-
-def _round(value: float) -> float:
-    return round(float(value), 6)
-
-
-def _seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**32:
-        raise GenerationError(f"Seed {seed!r} must be a whole number from 0 to 4294967295.")
-    return int(seed)
-
-
-def _fraction(value, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if not 0.0 <= number <= 1.0:
-        raise GenerationError(f"{name.capitalize()} {value!r} must be a number from 0 to 1.")
-    return number
-
-
-def _whole(value, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= int(value) <= high:
-        raise GenerationError(f"{name.capitalize()} {value!r} must be a whole number from {low} to {high}.")
-    return int(value)

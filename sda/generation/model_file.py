@@ -94,7 +94,7 @@ def source_from_model_file(state: dict, path: Path) -> ModelSource:
         raise GenerationError(f"Model file '{path}' is damaged: its analysis belongs to other weights.")
     info = state.get("info") if isinstance(state.get("info"), dict) else {}
     return ModelSource(model, spectrogram, model_id, str(state["name"]), path, str(state.get("description", "")),
-                       info, analysis, None)
+                       info, analysis, None, is_model_file=True)
 
 
 def _plain(value):

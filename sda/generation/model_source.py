@@ -45,6 +45,7 @@ class ModelSource:
     info: dict = field(default_factory=dict)
     analysis: Analysis | None = None
     run_dir: Path | None = None
+    is_model_file: bool = False  # a .sdamodel carries its own analysis
 
 
 def weights_id(weights: dict[str, torch.Tensor]) -> str:

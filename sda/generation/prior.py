@@ -12,7 +12,7 @@ from being copies.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -36,6 +36,7 @@ class LatentPrior:
     points: torch.Tensor  # (N, D)
     neighbours: torch.Tensor  # (N, k) indices of each point's nearest others
     min_distance: float = 0.0  # draws closer than this to a training point are drawn again
+    _norms: torch.Tensor | None = field(default=None, repr=False)
 
     @classmethod
     def fit(cls, points: torch.Tensor, seed: int = 0) -> "LatentPrior":
@@ -92,9 +93,16 @@ class LatentPrior:
         """One latent (D,) near the training points, but not on top of one (that would be a copy)."""
         for _ in range(REDRAWS):
             z = self._draw_once(rng)
-            if float(torch.cdist(z[None], self.points).min()) >= self.min_distance:
+            if self._nearest(z) >= self.min_distance:
                 break
         return z
+
+    def _nearest(self, z: torch.Tensor) -> float:
+        """Distance from ``z`` to the closest training point."""
+        if self._norms is None:
+            self._norms = self.points.square().sum(1)
+        squared = self._norms - 2.0 * (self.points @ z) + z.square().sum()
+        return float(squared.min().clamp_min(0.0).sqrt())
 
     def _draw_once(self, rng: np.random.Generator) -> torch.Tensor:
         count = self.points.shape[0]

@@ -12,6 +12,13 @@ from sda.generation.errors import GenerationError
 from sda.generation.model_source import ModelSource, recorded_files
 
 
+def analysis_home(source: ModelSource) -> Path | None:
+    """Where a model's analysis is stored: its run folder, beside a lone checkpoint, or nowhere (model files hold their own)."""
+    if source.run_dir is not None:
+        return source.run_dir
+    return None if source.is_model_file else source.path
+
+
 def analysis_for(source: ModelSource, data: list[Path] | None = None, recompute: bool = False, save: bool = True) -> Analysis:
     """The model's analysis: its own (model file), the run's stored one, or a fresh one.
 
@@ -21,14 +28,16 @@ def analysis_for(source: ModelSource, data: list[Path] | None = None, recompute:
     if not recompute and data is None:
         if source.analysis is not None and source.analysis.model_id == source.model_id:
             return source.analysis
-        if source.run_dir is not None:
-            stored = load_analysis(source.run_dir)
+        home = analysis_home(source)
+        if home is not None:
+            stored = load_analysis(home)
             if stored is not None and stored.model_id == source.model_id:
                 source.analysis = stored
                 return stored
     files = [Path(p) for p in data] if data else recorded_files(source.run_dir)
     if not files:
-        where = f"the files recorded in '{source.run_dir}' are gone" if source.run_dir else f"'{source.path}' does not record its training sounds"
+        where = (f"the sound files its run recorded in '{source.run_dir}' are gone" if source.run_dir
+                 else f"'{source.path}' does not record its training sounds")
         raise GenerationError(f"This model has no axis analysis and {where}. "
                               "Run: python -m sda analyse MODEL --data FOLDER_OF_ITS_SOUNDS")
     try:
@@ -42,9 +51,9 @@ def analysis_for(source: ModelSource, data: list[Path] | None = None, recompute:
         mels = [spectrogram.waveform_to_mel(torch.from_numpy(clip.audio)) for clip in dataset.clips]
     analysis = analyse(source.model, spectrogram, mels, source.model_id, source_files=len(mels))
     source.analysis = analysis
-    if save and source.run_dir is not None:
+    if save and analysis_home(source) is not None:
         try:
-            save_analysis(source.run_dir, analysis)
+            save_analysis(analysis_home(source), analysis)
         except OSError:  # a read-only run still generates; it just analyses again next time
             pass
     return analysis
