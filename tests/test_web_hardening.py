@@ -205,6 +205,18 @@ def test_clear_keeps_the_sounds_a_waiting_or_running_training_will_read(tmp_path
     assert "deleted" in out["dataset_note"]
 
 
+def test_the_demo_button_keeps_the_sounds_a_training_reads_and_says_so(tmp_path):
+    settings = AppSettings(data_root=tmp_path / "data")
+    page, runners = _page(settings)
+    workspace = _workspace_with_sounds(settings, tmp_path)
+    files = workspace.dataset_files()
+    tab = _ready_page(workspace)
+    page.runs.start(tab, "Auto")
+    note = page.dataset.use_demo(tab, "Auto")["dataset_note"]
+    assert "Loaded the demo sounds" in note and "previous sounds stay" in note
+    assert all(f.is_file() for f in files) and {f.name for f in workspace.dataset_files()}.isdisjoint(f.name for f in files)
+
+
 # ------------------------------------------------------------------ names and paths
 def test_file_name_limits_count_bytes():
     name = safe_file_name("🎵" * 70 + ".wav")
@@ -228,6 +240,10 @@ def test_messages_show_file_names_not_server_paths():
     assert workspace_id not in public_text(f"workspace {workspace_id}")
     for kept in ("3 / 10 epochs", "chunks/s", "see http://localhost:7860/", "loss 0.5 · KL 1/2"):
         assert public_text(kept) == kept
+    root = "/home/me/My Sound Data"
+    sound = f"{root}/workspaces/{workspace_id}/uploads/set-00000000000000000001/kick drum.wav"
+    message = f"Skipped {sound}: could not be read ({sound} is damaged)"
+    assert public_text(message, [root]) == "Skipped kick drum.wav: could not be read (kick drum.wav is damaged)"
 
 
 def test_the_browser_secret_is_private_from_its_first_byte(tmp_path, monkeypatch):

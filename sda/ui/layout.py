@@ -55,6 +55,7 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
     play = play or PlayPage(settings)
     data, runs, live = train.dataset, train.runs, train.live
     c: dict[str, gr.components.Component] = {}
+    roots = (settings.data_root,)  # no message may show where the server keeps its data
 
     def bind(handler, names, *, tick: bool = False):
         """Gradio's view of ``handler``: output tuple in ``names`` order, one call per page at a time."""
@@ -71,7 +72,7 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
                     page.lock.release()
             else:
                 result = {}
-            values = tuple(_shown(c[name], result[name]) if name in result else gr.skip() for name in names)
+            values = tuple(_shown(c[name], result[name], roots) if name in result else gr.skip() for name in names)
             return values[0] if len(values) == 1 else values
 
         # Progress shows on the dataset summary only (decoding can take a while); refreshes stay quiet.
@@ -204,9 +205,9 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
 _TEXT_COMPONENTS = (gr.Markdown, gr.Textbox, gr.Dataframe, gr.HTML, gr.JSON)
 
 
-def _shown(component, value):
+def _shown(component, value, roots):
     """A handler's value as the browser may see it (see public_text.py)."""
-    return public_value(value) if isinstance(component, _TEXT_COMPONENTS) else value
+    return public_value(value, roots) if isinstance(component, _TEXT_COMPONENTS) else value
 
 
 def launch_options(settings: AppSettings) -> dict:

@@ -13,24 +13,32 @@ the page shows through it.
 from __future__ import annotations
 
 import re
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterable
 
 # An absolute path of two or more parts, not inside a URL or a relative path.
 _PATH = re.compile(r"""(?<![\w:/.~-])(?:/[^\s/'"`<>|,;()\[\]]+)+/([^\s/'"`<>|,;()\[\]]+)""")
 _WORKSPACE_ID = re.compile(r"\b[0-9a-f]{32}\b")
 
 
-def public_text(text: str) -> str:
-    """``text`` with every absolute path cut to its last part and workspace ids hidden."""
+def public_text(text: str, roots: Iterable[str | Path] = ()) -> str:
+    """``text`` with every absolute path cut to its last part and workspace ids hidden.
+
+    ``roots`` are folders the server keeps data in (the data root): a path
+    inside one loses it and its folders even when the root's own name has
+    spaces, which the general rule cannot tell from the end of a path.
+    """
+    for root in roots:
+        text = re.sub(re.escape(str(root).rstrip("/")) + r"/(?:[\w.-]+/)*", "", text)
     return _WORKSPACE_ID.sub("(your workspace)", _PATH.sub(r"\1", text))
 
 
-def public_value(value: Any) -> Any:
+def public_value(value: Any, roots: Iterable[str | Path] = ()) -> Any:
     """``public_text`` applied to every string in a component value (tables, updates, JSON)."""
     if isinstance(value, str):
-        return public_text(value)
+        return public_text(value, roots)
     if isinstance(value, (list, tuple)):
-        return type(value)(public_value(item) for item in value)
+        return type(value)(public_value(item, roots) for item in value)
     if isinstance(value, dict):
-        return {key: public_value(item) for key, item in value.items()}
+        return {key: public_value(item, roots) for key, item in value.items()}
     return value

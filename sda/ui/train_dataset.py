@@ -57,9 +57,10 @@ class DatasetHandlers:
         if not self.demo_dir.is_dir() or not any(self.demo_dir.iterdir()):
             return {"dataset_note": "The demo sounds are not installed here (assets/demo is empty)."}
         with self.manager.workspace_lock(workspace.id):  # not while a start hands the old files to a run
-            report = workspace.use_demo(self.demo_dir, self.manager.files_in_use(workspace.id))
+            report, outcome = workspace.use_demo(self.demo_dir, self.manager.files_in_use(workspace.id))
         out = self._summarise(page, workspace, preset, progress)
-        out["dataset_note"] = f"Loaded the demo sounds. {report.message()}"
+        kept = " Your previous sounds stay on the server while your run that is training or waiting reads them." if outcome == "in use" else ""
+        out["dataset_note"] = f"Loaded the demo sounds. {report.message()}{kept}"
         return out
 
     def clear_dataset(self, page: PageState | None, preset: str) -> dict:

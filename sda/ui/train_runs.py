@@ -24,7 +24,8 @@ from sda.ui.serving import servable
 from sda.ui.sessions import QueueFull, TrainingJob, TrainingManager
 from sda.ui.settings import AppSettings
 from sda.ui.train_live import LiveRun, out_of_minutes
-from sda.ui.workspace import Workspace, disk_full_message, is_valid_workspace_id, over_disk_quota, run_file_paths
+from sda.ui.disk_quota import disk_full_message, over_disk_quota
+from sda.ui.workspace import Workspace, is_valid_workspace_id, run_file_paths
 
 ADVANCED_KEYS = [f.key for f in config_form.ADVANCED_FIELDS]
 

@@ -29,6 +29,7 @@ from sda.atomic import atomic_write_json
 from sda.audio.io import AUDIO_EXTENSIONS
 from sda.audio.validation import SUPPORTED_NAMES
 from sda.training.rundir import RunSummary, list_runs, read_run_info
+from sda.ui.disk_quota import disk_full_message, disk_used
 from sda.ui.settings import AppSettings
 
 _WORKSPACE_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -148,11 +149,11 @@ class Workspace:
         self.new_dataset_dir()
         return outcome
 
-    def use_demo(self, demo_dir: Path, in_use: Iterable[Path] = ()) -> IngestReport:
-        """Make the bundled demo sounds the dataset (replacing the current one)."""
-        self.clear_dataset(in_use)
+    def use_demo(self, demo_dir: Path, in_use: Iterable[Path] = ()) -> tuple[IngestReport, str]:
+        """Make the bundled demo sounds the dataset, replacing the current one (see ``clear_dataset``)."""
+        outcome = self.clear_dataset(in_use)
         files = sorted(p for p in Path(demo_dir).iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith("."))
-        return self.add_uploads(files)
+        return self.add_uploads(files), outcome
 
     def add_uploads(self, paths: Iterable[str | Path]) -> IngestReport:
         """Copy uploaded files (and the audio inside uploaded zips) into the dataset."""
@@ -275,44 +276,14 @@ class _Budget:
     @property
     def room(self) -> int:
         """Most bytes the next file may have."""
-        return min(self.settings.max_file_bytes, self.bytes_left, self.bytes_left if self.disk_left is None else self.disk_left)
+        room = min(self.settings.max_file_bytes, self.bytes_left)
+        return room if self.disk_left is None else min(room, self.disk_left)
 
     def take(self, size: int) -> None:
         self.files_left -= 1
         self.bytes_left -= size
         if self.disk_left is not None:
             self.disk_left -= size
-
-
-def disk_full_message(settings: AppSettings) -> str:
-    return (
-        f"this server's storage for everyone's sounds and runs is full (at most {settings.max_disk_gb:g} GB); "
-        "try again later, or delete old runs by clearing your data"
-    )
-
-
-def disk_used(settings: AppSettings) -> int:
-    """Bytes used by all workspaces together."""
-    total = 0
-    stack = [settings.workspaces_root]
-    while stack:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                elif entry.is_file(follow_symlinks=False):
-                    total += entry.stat(follow_symlinks=False).st_size
-            except OSError:
-                continue
-    return total
-
-
-def over_disk_quota(settings: AppSettings) -> bool:
-    return settings.max_disk_bytes is not None and disk_used(settings) >= settings.max_disk_bytes
 
 
 def _unique_path(directory: Path, name: str) -> Path:
