@@ -45,7 +45,8 @@ PLAY_CSS = """
 AB_SWITCH_JS = """() => {
     const a = document.querySelector('#ab-a audio'), b = document.querySelector('#ab-b audio');
     if (!a || !b) return;
-    const [from, to] = !b.paused ? [b, a] : [a, b];
+    // Nothing playing: start with A. Otherwise hand over to the other one at the same moment.
+    const [from, to] = !a.paused ? [a, b] : !b.paused ? [b, a] : [b, a];
     const at = from.currentTime || 0;
     from.pause();
     to.currentTime = Math.min(at, to.duration || at);
