@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import gradio as gr
+import soundfile as sf
 
 from sda.ui.generators import GeneratorCache
 from sda.ui.history import HistoryItem
@@ -147,7 +148,8 @@ class SoundHandlers:
         folder = history.new_folder()
         name = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{entry.name}-{kind}-{folder.name[-4:]}").strip("-")[:60]
         audio_path, sidecar = save_sound(sound, folder / f"{name}.wav")
-        sound_picture(sound.audio, sound.sample_rate, label).save(folder / "picture.png")
+        heard, rate = sf.read(str(audio_path), dtype="float32")  # the file as played (normalised), not the raw level
+        sound_picture(heard, rate, label).save(folder / "picture.png")
         seconds = len(sound.audio) / sound.sample_rate
         settings = dict(getattr(sound, "settings", {}) or {})
         settings["recall"] = recall  # what the page's controls held, for "Use its settings"
