@@ -32,8 +32,7 @@ sys.path.insert(0, str(REPO))
 from sda.training.config import TrainingConfig  # noqa: E402
 from sda.training.loop import train  # noqa: E402
 from sda.training.metrics import StepMetrics  # noqa: E402
-from sda.ui import generators  # noqa: E402
-from sda.ui.generators import GeneratorCache, polite_threads  # noqa: E402
+from sda.ui.generators import GeneratorCache  # noqa: E402
 from sda.ui.play_sounds import SoundHandlers  # noqa: E402
 from sda.ui.play_state import AxisView, PlayState  # noqa: E402
 from sda.ui.settings import AppSettings  # noqa: E402
@@ -71,8 +70,7 @@ def generation_speed(run: Path, root: Path, repeats: int) -> dict:
     play.axes = [AxisView(a.key, a.label, a.share, a.safe_min, a.safe_max) for a in generator.axes[:8]]
 
     def engine():
-        with polite_threads():
-            generator.generate(seconds=2.0, seed=1)
+        generator.generate(seconds=2.0, seed=1)
 
     def page():
         sounds.make_new(play, 1, 2.0, 0.0, {})
@@ -127,9 +125,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="epochs of the model trained when --model is not given")
     parser.add_argument("--window", type=float, default=30.0, help="seconds of training measured in each condition")
     parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads a generation may use (default: half the cores)")
     args = parser.parse_args()
-    generators.GENERATION_THREADS = args.threads
     with tempfile.TemporaryDirectory(prefix="sda-bench-play-") as tmp:
         root = Path(tmp)
         run = args.model or default_model(root, args.epochs)

@@ -141,6 +141,14 @@ def test_presets_history_and_models_belong_to_one_browser(trained, tmp_path):
     fake.write_bytes(b"not a model at all")
     assert "was not imported" in trained.play.models.import_file(play, str(fake))["models_note"]
 
+    imported_key = play.model_key
+    asked = trained.play.models.ask_remove(play)
+    assert asked["model_delete_row"]["visible"] and "Remove" in asked["models_note"]
+    assert trained.play.models.files(play).models.get(imported_key), "nothing removed before the confirmation"
+    removed = trained.play.models.confirm_remove(play)
+    assert imported_key not in [key for _, key in removed["model_select"]["choices"]]
+    assert play.model_key == "run-20250101-000000", "the remaining model is picked"
+
     stranger = Workspace(trained.settings, new_workspace_id()).ensure()
     out = trained.play.load(PageState(workspace_id=stranger.id))
     assert out["model_select"]["choices"] == [] and len(out["history"]) == 0

@@ -222,6 +222,13 @@ def test_play_with_a_trained_model_everything_a_musician_does(server, browser, s
     click_history(page, 1)
     page.click("#ab-b-btn")
     assert audio_url(page, "#ab-a") != audio_url(page, "#ab-b")
+    page.evaluate("document.querySelectorAll('#ab-a audio, #ab-b audio').forEach((a) => { a.muted = true; })")
+    page.click("#ab-switch-btn")
+    wait_text(page, "#ab-playing", "Playing A")
+    page.click("#ab-switch-btn")
+    wait_text(page, "#ab-playing", "Playing B")
+    assert page.evaluate("document.querySelector('#ab-a audio').paused && !document.querySelector('#ab-b audio').paused")
+    page.evaluate("document.querySelector('#ab-b audio').pause()")
 
     # Presets: save, and after a reload the preset and the history are still there.
     step = float(page.get_attribute("#axis-0 input[type=range]", "step"))

@@ -5,17 +5,17 @@ used stay loaded. A run that trains on keeps writing better checkpoints: the
 key includes the weights file's name and time, so the newest best model is
 what plays.
 
-Generation runs beside training on the same cores. ``polite_threads`` keeps
-a generation to fewer threads, so a training next to it keeps most of its
-speed (see scripts/bench_play.py).
+Generation runs beside training on the same cores, at most
+``GENERATION_CONCURRENCY`` at once (the rest wait in Gradio's queue). A
+2-second sound costs a few hundredths of a second of model time, so a
+training beside a generation every 2 s keeps about 95 % of its speed
+(scripts/bench_play.py); no further throttling is needed.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -23,7 +23,6 @@ from sda.ui.models_store import ModelEntry
 
 CACHE_SIZE = 4
 GENERATION_CONCURRENCY = 2  # generations at once on this server (the rest wait in the queue)
-GENERATION_THREADS: int | None = None  # torch threads per generation; None: half the cores
 
 
 def _load(path: Path):
@@ -68,27 +67,3 @@ class GeneratorCache:
                 while len(self._items) > self.size:
                     self._items.popitem(last=False)
             return generator
-
-
-_DEFAULT_THREADS: int | None = None
-
-
-@contextmanager
-def polite_threads(threads: int | None = None):
-    """Run the block's torch work on ``threads`` threads (default: half the cores, at least 1).
-
-    torch's thread count belongs to the calling thread, but threads started
-    meanwhile inherit the last value set, so the block ends by setting the
-    server's own default again (not whatever this thread saw on entry).
-    """
-    import torch
-
-    global _DEFAULT_THREADS
-    if _DEFAULT_THREADS is None:
-        _DEFAULT_THREADS = torch.get_num_threads()
-    threads = threads or GENERATION_THREADS or max(1, (os.cpu_count() or 2) // 2)
-    torch.set_num_threads(max(1, min(threads, _DEFAULT_THREADS)))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(_DEFAULT_THREADS)

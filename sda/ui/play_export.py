@@ -16,7 +16,7 @@ from pathlib import Path
 import gradio as gr
 import soundfile as sf
 
-from sda.ui.generators import GeneratorCache, polite_threads
+from sda.ui.generators import GeneratorCache
 from sda.ui.play_state import PlayState
 from sda.ui.play_workspace import PlayFiles
 from sda.ui.serving import servable
@@ -84,9 +84,8 @@ class ExportHandlers:
             generator = self.generators.get(entry)
             if generator.model_id != settings.get("model_id"):
                 return None
-            with polite_threads():
-                return generator.generate(seconds=settings["seconds"], seed=settings["seed"], axes=settings.get("axes") or None,
-                                          evolve=settings.get("evolve", 0.0), quality="best")
+            return generator.generate(seconds=settings["seconds"], seed=settings["seed"], axes=settings.get("axes") or None,
+                                      evolve=settings.get("evolve", 0.0), quality="best")
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -120,8 +119,7 @@ class ExportHandlers:
         try:
             for index in range(count):
                 axes = {a.key: round(rng.uniform(a.safe_min, a.safe_max), 3) for a in play.axes} if randomise else fixed
-                with polite_threads():
-                    sound = generator.generate(seconds=seconds, seed=base_seed + index, axes=axes, evolve=float(evolve or 0.0), quality="best")
+                sound = generator.generate(seconds=seconds, seed=base_seed + index, axes=axes, evolve=float(evolve or 0.0), quality="best")
                 name = f"{_slug(entry.name)}_{index + 1:02d}.wav"
                 audio_path, sidecar = save_sound(sound, sounds_dir / name, settings)
                 written += [Path(audio_path), Path(sidecar)]

@@ -45,7 +45,8 @@ PLAY_CSS = """
 AB_SWITCH_JS = """() => {
     const a = document.querySelector('#ab-a audio'), b = document.querySelector('#ab-b audio');
     if (!a || !b) return;
-    const [from, to] = !b.paused ? [b, a] : [a, b];
+    // Nothing playing: start with A. Otherwise hand over to the other one at the same moment.
+    const [from, to] = !a.paused ? [a, b] : !b.paused ? [b, a] : [b, a];
     const at = from.currentTime || 0;
     from.pause();
     to.currentTime = Math.min(at, to.duration || at);
@@ -230,7 +231,7 @@ def build_play_tab(c: dict, play: PlayPage) -> None:
     c["preset_delete_btn"].click(inputs=[state, c["preset_select"]], **bind(c, library.delete_preset, ["preset_select", "preset_note"]))
 
     export_inputs = [c["export_format"], c["export_rate"], c["export_depth"], c["export_normalise"]]
-    c["export_btn"].click(inputs=[state, *export_inputs], **bind(c, export.export, ["export_file", "export_note"], progress_on="export_file"))
+    c["export_btn"].click(inputs=[state, *export_inputs], **bind(c, export.export, ["export_file", "export_note"], generation=True, progress_on="export_file"))
     c["pack_btn"].click(
         inputs=[state, c["pack_count"], c["pack_random"], *controls, *export_inputs, *axes],
         **bind(c, export.pack, ["pack_file", "pack_note"], generation=True, progress_on="pack_file"),

@@ -7,6 +7,7 @@ handler returns {component name: value} like the Train tab's handlers.
 from __future__ import annotations
 
 import re
+import time
 
 import gradio as gr
 
@@ -205,16 +206,20 @@ class ModelHandlers:
 
 
 def _model_markdown(entry: ModelEntry, generator) -> str:
+    """Name, description and what the model learned from (from the engine's info)."""
     info = dict(getattr(generator, "info", {}) or {})
     lines = [f"**{entry.name}**" + (f": {entry.description}" if entry.description else "")]
     facts = []
-    for key, label in (("files", "trained on {} files"), ("file_count", "trained on {} files"), ("epochs", "{} epochs"),
-                       ("trained_at", "trained {}"), ("training_date", "trained {}")):
-        if info.get(key) not in (None, ""):
-            facts.append(label.format(info[key]))
+    dataset = info.get("dataset") or {}
+    if dataset.get("files"):
+        facts.append(f"trained on {dataset['files']} files ({float(dataset.get('seconds', 0)):.0f} s of audio)")
+    if info.get("epochs"):
+        facts.append(f"{info['epochs']} epochs")
+    if isinstance(info.get("trained_at"), (int, float)):
+        facts.append("trained " + time.strftime("%d %b %Y %H:%M", time.localtime(info["trained_at"])))
     axes = len(generator.axes)
     facts.append(f"{axes} ax{'is' if axes == 1 else 'es'}" + (f" (the first {MAX_AXES} have sliders)" if axes > MAX_AXES else ""))
-    lines.append(" · ".join(dict.fromkeys(facts)))
+    lines.append(" · ".join(facts))
     return "  \n".join(lines)
 
 

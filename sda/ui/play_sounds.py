@@ -12,8 +12,9 @@ import re
 from pathlib import Path
 
 import gradio as gr
+import soundfile as sf
 
-from sda.ui.generators import GeneratorCache, polite_threads
+from sda.ui.generators import GeneratorCache
 from sda.ui.history import HistoryItem
 from sda.ui.pictures import sound_picture
 from sda.ui.play_inputs import DroppedSoundError, read_dropped_sound
@@ -99,8 +100,7 @@ class SoundHandlers:
         generator, entry = self._generator(play)
         seconds = _seconds(seconds)
         seed = _seed(seed)
-        with polite_threads():
-            sound = generator.generate(seconds=seconds, seed=seed, axes=axes, evolve=float(evolve or 0.0))
+        sound = generator.generate(seconds=seconds, seed=seed, axes=axes, evolve=float(evolve or 0.0))
         label = f"seed {seed} · {seconds:g} s" + (f" · evolve {float(evolve):g}" if evolve else "") + _axes_text(axes)
         return [self._keep(play, entry, sound, "generate", label, {"seed": seed, "seconds": seconds, "evolve": float(evolve or 0.0), "axes": axes})]
 
@@ -109,8 +109,7 @@ class SoundHandlers:
         audio, name = read_dropped_sound(upload, self.settings, "a sound to vary")
         count = max(1, min(int(count or 4), 16))
         amount = float(amount if amount is not None else 0.5)
-        with polite_threads():
-            sounds = generator.vary(audio, count=count, amount=amount, seed=_seed(seed), axes=axes or None)
+        sounds = generator.vary(audio, count=count, amount=amount, seed=_seed(seed), axes=axes or None)
         return [
             self._keep(play, entry, s, "variation", f"variation {i + 1}/{len(sounds)} of {name} · amount {amount:g}" + _axes_text(axes), {})
             for i, s in enumerate(sounds)
@@ -120,20 +119,18 @@ class SoundHandlers:
         generator, entry = self._generator(play)
         audio_a, name_a = read_dropped_sound(upload_a, self.settings, "sound A")
         audio_b, name_b = read_dropped_sound(upload_b, self.settings, "sound B")
-        with polite_threads():
-            if str(mode).lower().startswith("continuous"):
-                seconds = _seconds(seconds)
-                sound = generator.morph_continuous(audio_a, audio_b, seconds=seconds)
-                return [self._keep(play, entry, sound, "morph", f"{name_a} turning into {name_b} · {seconds:g} s", {})]
-            steps = max(2, min(int(steps or 5), 16))
-            sounds = generator.morph(audio_a, audio_b, steps=steps)
+        if str(mode).lower().startswith("continuous"):
+            seconds = _seconds(seconds)
+            sound = generator.morph_continuous(audio_a, audio_b, seconds=seconds)
+            return [self._keep(play, entry, sound, "morph", f"{name_a} turning into {name_b} · {seconds:g} s", {})]
+        steps = max(2, min(int(steps or 5), 16))
+        sounds = generator.morph(audio_a, audio_b, steps=steps)
         return [self._keep(play, entry, s, "morph", f"morph step {i + 1}/{len(sounds)}: {name_a} to {name_b}", {}) for i, s in enumerate(sounds)]
 
     def make_resynthesis(self, play: PlayState, upload, axes: dict) -> list[HistoryItem]:
         generator, entry = self._generator(play)
         audio, name = read_dropped_sound(upload, self.settings, "a recording")
-        with polite_threads():
-            sound = generator.resynthesise(audio, axes=axes or None)
+        sound = generator.resynthesise(audio, axes=axes or None)
         return [self._keep(play, entry, sound, "resynthesis", f"{name} through the model" + _axes_text(axes), {})]
 
     # ------------------------------------------------------------ helpers
@@ -151,7 +148,8 @@ class SoundHandlers:
         folder = history.new_folder()
         name = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{entry.name}-{kind}-{folder.name[-4:]}").strip("-")[:60]
         audio_path, sidecar = save_sound(sound, folder / f"{name}.wav")
-        sound_picture(sound.audio, sound.sample_rate, label).save(folder / "picture.png")
+        heard, rate = sf.read(str(audio_path), dtype="float32")  # the file as played (normalised), not the raw level
+        sound_picture(heard, rate, label).save(folder / "picture.png")
         seconds = len(sound.audio) / sound.sample_rate
         settings = dict(getattr(sound, "settings", {}) or {})
         settings["recall"] = recall  # what the page's controls held, for "Use its settings"

@@ -39,7 +39,7 @@ class AxisView:
         return f"{self.key} ({self.share * 100:.0f} %)"
 
     def info(self) -> str:
-        return f"{self.label} · safe range {self.safe_min:+.2f} to {self.safe_max:+.2f}; the shaded ends lie outside it"
+        return f"{self.label} · safe range {self.safe_min:+.2f} to {self.safe_max:+.2f}"
 
     def contains(self, value: float) -> bool:
         return self.safe_min - 1e-9 <= value <= self.safe_max + 1e-9
