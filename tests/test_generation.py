@@ -82,9 +82,19 @@ def test_unknown_axes_are_named_and_out_of_range_values_clamped(gen):
     with pytest.raises(GenerationError) as info:
         gen.generate(axes={"sparkle": 1.0})
     assert "sparkle" in str(info.value) and gen.axes[0].key in str(info.value)
+    first = gen.axes[0]
+    low, high = first.reach
+    assert low < first.safe_min and high > first.safe_max
     sound = gen.generate(seconds=0.5, axes={1: 99.0})
-    assert sound.settings["axes"][gen.axes[0].key] == gen.axes[0].safe_max
-    assert sound.notes and "safe range" in sound.notes[0]
+    assert sound.settings["axes"][first.key] == pytest.approx(high, abs=1e-5)
+    assert sound.notes and "safe range" in sound.notes[0] and "used" in sound.notes[0]
+    # A little past the safe range is honoured (and said), not pulled back to its edge.
+    beyond = (first.safe_max + high) / 2
+    past = gen.generate(seconds=0.5, seed=3, axes={1: beyond})
+    edge = gen.generate(seconds=0.5, seed=3, axes={1: first.safe_max})
+    assert past.settings["axes"][first.key] == pytest.approx(beyond, abs=1e-5)
+    assert past.notes and "outside its safe range" in past.notes[0]
+    assert not np.array_equal(past.audio, edge.audio)
 
 
 def test_vary_amount_zero_is_the_plain_reconstruction(gen, kit_sounds):

@@ -3,7 +3,10 @@
 An axis is one principal component of the training sounds' latents, oriented
 so that + means more of the audio descriptor it moves most ("brightness":
 + is brighter). Positions are in standard deviations of the training sounds
-along it, 0 being their centre; the safe range is where they lie.
+along it, 0 being their centre; the safe range is where they lie. Values a
+little beyond it are honoured (a musician may want a sound past anything they
+gave), up to ``REACH`` of the safe width beyond either end; past that the
+decoder only makes noise, so values are clamped there.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import math
 from dataclasses import asdict, dataclass
 
 from sda.generation.errors import GenerationError
+
+REACH = 0.5  # how far past each end of the safe range values are honoured, as a share of its width
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,12 @@ class Axis:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def reach(self) -> tuple[float, float]:
+        """(lowest, highest) value honoured: the safe range and ``REACH`` of its width each side."""
+        margin = REACH * max(self.safe_max - self.safe_min, 0.0)
+        return self.safe_min - margin, self.safe_max + margin
 
     @classmethod
     def from_dict(cls, data: dict) -> "Axis":
@@ -48,7 +59,7 @@ def find_axis(axes: list[Axis], name: int | str) -> Axis:
 
 
 def resolve_axes(axes: list[Axis], values: dict[int | str, float] | None) -> tuple[dict[str, float], list[str]]:
-    """User axis settings -> ({key: value within the safe range}, notes on anything clamped)."""
+    """User axis settings -> ({key: value within reach}, notes on values outside the safe range or clamped)."""
     resolved: dict[str, float] = {}
     notes: list[str] = []
     for name, raw in (values or {}).items():
@@ -59,10 +70,14 @@ def resolve_axes(axes: list[Axis], values: dict[int | str, float] | None) -> tup
             raise GenerationError(f"Axis '{axis.key}' was given {raw!r}; give a number such as 0.8 or -1.5.") from None
         if not math.isfinite(value):
             raise GenerationError(f"Axis '{axis.key}' was given {raw!r}; give a finite number.")
-        clamped = min(max(value, axis.safe_min), axis.safe_max)
+        low, high = axis.reach
+        clamped = min(max(value, low), high)
         if clamped != value:
-            notes.append(f"Axis '{axis.key}' value {value:g} is outside its safe range "
-                         f"{axis.safe_min:g}..{axis.safe_max:g}; used {clamped:g}.")
+            notes.append(f"Axis '{axis.key}' value {value:g} is too far outside its safe range "
+                         f"{axis.safe_min:g}..{axis.safe_max:g}; used {clamped:g}, as far as it goes ({low:g}..{high:g}).")
+        elif not axis.safe_min <= value <= axis.safe_max:
+            notes.append(f"Axis '{axis.key}' at {value:g} is outside its safe range {axis.safe_min:g}..{axis.safe_max:g}: "
+                         "past where your sounds lie, so it may sound less like them.")
         resolved[axis.key] = round(clamped, 6)
     return resolved, notes
 

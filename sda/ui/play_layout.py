@@ -30,7 +30,7 @@ CONTROLS = ["seed", "duration", "evolve"]
 # plays at once, and the A/B switch can move between two players at the same moment.
 PLAYER = dict(type="filepath", interactive=False, waveform_options=gr.WaveformOptions(show_recording_waveform=False))
 
-# Each axis slider reaches half its safe width beyond both ends (play_state.SLIDER_MARGIN),
+# Each axis slider reaches half its safe width beyond both ends (play_state.SLIDER_MARGIN, as far as the engine honours),
 # so the safe range is always the middle half of the track: the outer quarters are shaded.
 PLAY_CSS = """
 #axes input[type=range]::-webkit-slider-runnable-track {

@@ -9,8 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from sda.generation.axes import REACH
+
 MAX_AXES = 8  # sliders on the page; a model's further axes stay at their centre
-SLIDER_MARGIN = 0.5  # each slider reaches this share of the safe width beyond both ends (play_layout.PLAY_CSS shades them)
+# Each slider reaches as far past its safe range as the engine honours (play_layout.PLAY_CSS shades that zone).
+SLIDER_MARGIN = REACH
 
 
 @dataclass(frozen=True)
@@ -29,8 +32,8 @@ class AxisView:
         beyond it still reachable; ends on whole steps so the centre (0) is a slider position."""
         width = max(self.safe_max - self.safe_min, 1e-3)
         step = _nice_step(width * (1 + 2 * SLIDER_MARGIN) / 200)
-        low = math.floor((self.safe_min - SLIDER_MARGIN * width) / step) * step
-        high = math.ceil((self.safe_max + SLIDER_MARGIN * width) / step) * step
+        low = math.ceil((self.safe_min - SLIDER_MARGIN * width) / step) * step
+        high = math.floor((self.safe_max + SLIDER_MARGIN * width) / step) * step
         return round(low, 6), round(high, 6), step
 
     @property
