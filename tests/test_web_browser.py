@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from web_helpers import (  # noqa: E402
+    browser,  # noqa: F401 (a fixture, one Chromium per module)
     AppServer,
     epoch_shown,
-    launch_browser,
     line_points,
     make_sound_files,
     make_zip,
@@ -33,7 +33,7 @@ from web_helpers import (  # noqa: E402
     write_tone,
 )
 
-playwright_api = require_browser()
+require_browser()
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
 
@@ -68,14 +68,6 @@ def server(tmp_path_factory):
     app = AppServer(tmp_path_factory.mktemp("sda-web")).start()
     yield app
     app.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = launch_browser(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

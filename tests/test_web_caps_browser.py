@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from web_helpers import (  # noqa: E402
+    browser,  # noqa: F401 (a fixture, one Chromium per module)
     AppServer,
-    launch_browser,
     make_sound_files,
     open_app,
     require_browser,
@@ -17,7 +17,7 @@ from web_helpers import (  # noqa: E402
     wait_text,
 )
 
-playwright_api = require_browser()
+require_browser()
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +26,6 @@ def server(tmp_path_factory):
     app = AppServer(tmp_path_factory.mktemp("sda-caps"), extra_env=caps).start()
     yield app
     app.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = launch_browser(playwright)
-        yield chromium
-        chromium.close()
 
 
 def test_caps_are_explained_and_a_run_out_of_minutes_stops_with_its_model(server, browser, tmp_path):

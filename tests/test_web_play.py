@@ -20,9 +20,9 @@ import pytest
 import soundfile as sf
 
 from web_helpers import (  # noqa: E402
+    browser,  # noqa: F401 (a fixture, one Chromium per module)
     REPO,
     AppServer,
-    launch_browser,
     make_sound_files,
     open_app,
     require_browser,
@@ -32,7 +32,7 @@ from web_helpers import (  # noqa: E402
     wait_text,
 )
 
-playwright_api = require_browser()
+require_browser()
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +40,6 @@ def server(tmp_path_factory):
     app = AppServer(tmp_path_factory.mktemp("sda-play")).start()
     yield app
     app.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = launch_browser(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

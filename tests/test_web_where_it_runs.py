@@ -24,9 +24,9 @@ import pytest
 import soundfile as sf
 
 from web_helpers import (  # noqa: E402
+    browser,  # noqa: F401 (a fixture, one Chromium per module)
     REPO,
     AppServer,
-    launch_browser,
     open_app,
     require_browser,
     set_advanced,
@@ -36,7 +36,7 @@ from web_helpers import (  # noqa: E402
     wait_text,
 )
 
-playwright_api = require_browser()
+require_browser()
 
 DEMO_DIR = REPO / "assets" / "demo"
 DEMO_COUNT = len([p for p in DEMO_DIR.iterdir() if p.suffix.lower() in (".ogg", ".flac", ".wav")]) if DEMO_DIR.is_dir() else 0
@@ -72,14 +72,6 @@ PLAY_JS = """async (url) => {
     audio.pause();
     return { reached, duration: audio.duration };
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = launch_browser(playwright)
-        yield chromium
-        chromium.close()
 
 
 def _run_id(page) -> str:

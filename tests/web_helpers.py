@@ -156,6 +156,17 @@ def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, one per test module (each such module calls require_browser() at import)."""
+    import playwright.sync_api as api
+
+    with api.sync_playwright() as playwright:
+        chromium = launch_browser(playwright)
+        yield chromium
+        chromium.close()
+
+
 # ------------------------------------------------------------------ page helpers
 def open_app(browser, server: AppServer, **context_options):
     """A new browser context (a new user: its own localStorage) with the app loaded."""
