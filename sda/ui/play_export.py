@@ -17,6 +17,7 @@ import gradio as gr
 import soundfile as sf
 
 from sda.ui.generators import GeneratorCache
+from sda.ui.play_sounds import checked_seconds
 from sda.ui.play_state import PlayState
 from sda.ui.play_workspace import PlayFiles
 from sda.ui.serving import servable
@@ -99,9 +100,7 @@ class ExportHandlers:
             return {"pack_note": "Pick a model first."}
         try:
             settings = export_settings(fmt, rate, depth, normalise)
-            seconds = float(seconds)
-            if not 0.1 <= seconds <= 60:
-                raise ValueError(f"Duration {seconds:g} s is outside 0.1 to 60 s.")
+            seconds = checked_seconds(seconds)
             count = max(1, min(int(count or 8), MAX_PACK))
             base_seed = int(seed or 0)
             generator = self.generators.get(entry)

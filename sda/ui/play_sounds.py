@@ -98,7 +98,7 @@ class SoundHandlers:
     def make_new(self, play: PlayState, seed, seconds, evolve, axes: dict) -> list[HistoryItem]:
         """One new sound; ``axes`` by key or number, as the engine takes them."""
         generator, entry = self._generator(play)
-        seconds = _seconds(seconds)
+        seconds = checked_seconds(seconds)
         seed = _seed(seed)
         sound = generator.generate(seconds=seconds, seed=seed, axes=axes, evolve=float(evolve or 0.0))
         label = f"seed {seed} · {seconds:g} s" + (f" · evolve {float(evolve):g}" if evolve else "") + _axes_text(axes)
@@ -120,7 +120,7 @@ class SoundHandlers:
         audio_a, name_a = read_dropped_sound(upload_a, self.settings, "sound A")
         audio_b, name_b = read_dropped_sound(upload_b, self.settings, "sound B")
         if str(mode).lower().startswith("continuous"):
-            seconds = _seconds(seconds)
+            seconds = checked_seconds(seconds)
             sound = generator.morph_continuous(audio_a, audio_b, seconds=seconds)
             return [self._keep(play, entry, sound, "morph", f"{name_a} turning into {name_b} · {seconds:g} s", {})]
         steps = max(2, min(int(steps or 5), 16))
@@ -167,7 +167,8 @@ def slider_axes(play: PlayState | None, values) -> dict[str, float]:
     return {a.key: round(float(v), 4) for a, v in zip(play.axes, values) if v is not None and abs(float(v)) > 1e-9}
 
 
-def _seconds(value) -> float:
+def checked_seconds(value) -> float:
+    """A duration from the page, 0.1 to 60 s; PlayError saying so otherwise."""
     try:
         seconds = float(value)
     except (TypeError, ValueError):
