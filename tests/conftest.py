@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,22 @@ SUBPROCESS_ENV = {
     "OMP_NUM_THREADS": "2",
     "SDA_TEST": "1",
 }
+
+
+def sda(*args, timeout=300) -> subprocess.CompletedProcess:
+    """`python -m sda ARGS...` from the repository root, as a user runs it; output captured."""
+    return subprocess.run([sys.executable, "-m", "sda", *map(str, args)], cwd=REPO_ROOT, env=SUBPROCESS_ENV,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_user_error(proc, *words):
+    """Exit code 2, one sentence on stderr, no traceback."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    err = proc.stderr.strip()
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert len(err.splitlines()) == 1 and err.startswith("Error: "), err
+    for word in words:
+        assert word in err, err
 
 
 def make_tiny_config(**overrides) -> TrainingConfig:

@@ -20,28 +20,13 @@ import pytest
 import soundfile as sf
 
 from audio_files import BAD_FOLDER_GOOD_FILES, GOOD_FORMATS, write_all_formats, write_bad_files, write_texture
-from conftest import REPO_ROOT, SUBPROCESS_ENV, rms_db
+from conftest import REPO_ROOT, SUBPROCESS_ENV, assert_user_error, rms_db, sda
 from sda.audio.io import load_audio
 from sda.training.checkpoint import list_checkpoints, load_checkpoint
 from sda.training.metrics import EpochMetrics
 from sda.training.rundir import read_events
 
 SR = 48000
-
-
-def sda(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "sda", *map(str, args)], cwd=REPO_ROOT, env=SUBPROCESS_ENV,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def assert_user_error(proc, *words):
-    """Exit code 2, one sentence on stderr, no traceback."""
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    err = proc.stderr.strip()
-    assert "Traceback" not in proc.stderr + proc.stdout
-    assert len(err.splitlines()) == 1 and err.startswith("Error: "), err
-    for word in words:
-        assert word in err, err
 
 
 @pytest.fixture(scope="module")

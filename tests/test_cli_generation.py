@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import REPO_ROOT, SUBPROCESS_ENV
+from conftest import assert_user_error, sda
 from generation_helpers import train_tiny_kit
 
 pytestmark = pytest.mark.usefixtures("fast_previews")
-
-
-def sda(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "sda", *map(str, args)], cwd=REPO_ROOT, env=SUBPROCESS_ENV,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def assert_user_error(proc, *words):
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    err = proc.stderr.strip()
-    assert "Traceback" not in proc.stderr + proc.stdout
-    assert len(err.splitlines()) == 1 and err.startswith("Error: "), err
-    for word in words:
-        assert word in err, err
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from web_helpers import (  # noqa: E402
+    download_model,
     browser,  # noqa: F401 (a fixture, one Chromium per module)
     AppServer,
     epoch_shown,
@@ -148,12 +149,7 @@ def test_train_watch_save_cancel_resume_reload_and_download(server, browser, sou
     assert labels[0].startswith(f"Epoch {newest} "), "newest first"
     assert len(labels) == len(set(labels)), "each preview once"
 
-    page.click("#download-model-btn")
-    wait_text(page, "#model-note", "Best model so far")
-    link = page.locator("#model-file a").first
-    link.wait_for(timeout=30_000)
-    response = page.request.get(link.get_attribute("href"))
-    assert response.ok and len(response.body()) > 10_000
+    download_model(page)
     assert "cancelled" in _runs_table(page)
     context.close()
 

@@ -20,6 +20,7 @@ import pytest
 import soundfile as sf
 
 from web_helpers import (  # noqa: E402
+    readme_app,
     browser,  # noqa: F401 (a fixture, one Chromium per module)
     REPO,
     AppServer,
@@ -281,12 +282,8 @@ def _choose(page, elem_id: str, option: str) -> None:
 
 def test_play_as_readme_runs_the_app_and_history_survives_a_restart(browser, fast_previews, tmp_path):
     from generation_helpers import train_tiny_kit
-    from test_web_where_it_runs import _remove_what_the_test_made, _what_the_app_leaves_in_the_repo
 
-    before = _what_the_app_leaves_in_the_repo()
-    server = AppServer.as_readme_says(log_path=tmp_path / "server.log")
-    try:
-        server.start()
+    with readme_app(tmp_path / "server.log") as (server, before):
         context, page = open_app(browser, server)
         (workspace,) = set((REPO / "workspaces").iterdir()) - before[0]  # this browser's, as the server made it
         run = train_tiny_kit(tmp_path / "train", epochs=4)
@@ -316,10 +313,3 @@ def test_play_as_readme_runs_the_app_and_history_survives_a_restart(browser, fas
         wait_history(page, 1)
         assert "generate" in text(page, "#history")
         context.close()
-    except Exception:
-        print(server.log())
-        raise
-    finally:
-        server.stop()
-        _remove_what_the_test_made(before)
-    assert _what_the_app_leaves_in_the_repo() == before

@@ -24,6 +24,8 @@ import pytest
 import soundfile as sf
 
 from web_helpers import (  # noqa: E402
+    download_model,
+    readme_app,
     browser,  # noqa: F401 (a fixture, one Chromium per module)
     REPO,
     AppServer,
@@ -106,16 +108,6 @@ def _preview_plays(page) -> None:
     assert abs(played["duration"] - PREVIEW_SECONDS) < 0.05, played
 
 
-def _model_downloads(page) -> None:
-    page.click("#download-model-btn")
-    wait_text(page, "#model-note", "Best model so far")
-    link = page.locator("#model-file a").first
-    link.wait_for(timeout=30_000)
-    response = page.request.get(link.get_attribute("href"))
-    assert response.ok and len(response.body()) > 10_000
-    assert response.body()[:2] == b"PK", "a PyTorch checkpoint (zip)"
-
-
 def _no_missing_glyphs(page, selector: str) -> None:
     found = page.evaluate(MISSING_GLYPHS_JS, selector)
     assert found["boxDetected"], "the check must tell a missing glyph"
@@ -153,34 +145,14 @@ def _main_flow(page, *, start_timeout: float) -> str:
     wait_enabled(page, "#cancel-btn")
     page.click("#cancel-btn")
     wait_text(page, "#status", "was cancelled", timeout=120)
-    _model_downloads(page)
+    assert download_model(page)[:2] == b"PK", "a PyTorch checkpoint (zip)"
     _no_missing_glyphs(page, "body")
     return run_id
 
 
-def _what_the_app_leaves_in_the_repo() -> tuple[set[Path], bool]:
-    workspaces = REPO / "workspaces"
-    return (set(workspaces.iterdir()) if workspaces.is_dir() else set()), (REPO / ".sda-browser-secret").exists()
-
-
-def _remove_what_the_test_made(before: tuple[set[Path], bool]) -> None:
-    workspaces, had_secret = before
-    root = REPO / "workspaces"
-    if root.is_dir():
-        for path in set(root.iterdir()) - workspaces:
-            shutil.rmtree(path, ignore_errors=True)
-        if not workspaces:
-            shutil.rmtree(root, ignore_errors=True)
-    if not had_secret:
-        (REPO / ".sda-browser-secret").unlink(missing_ok=True)
-
-
 @pytest.mark.skipif(not DEMO_COUNT, reason="no demo sounds in assets/demo")
 def test_the_app_works_as_readme_runs_it(browser, tmp_path):
-    before = _what_the_app_leaves_in_the_repo()
-    server = AppServer.as_readme_says(log_path=tmp_path / "server.log")
-    try:
-        server.start()
+    with readme_app(tmp_path / "server.log") as (server, before):
         context, page = open_app(browser, server)
         # The real model, on whatever this machine is: stopped early, at the first preview.
         _main_flow(page, start_timeout=300)
@@ -188,13 +160,6 @@ def test_the_app_works_as_readme_runs_it(browser, tmp_path):
         assert (REPO / "workspaces").is_dir(), "the data lives under the working folder, as README says"
         mode = (REPO / ".sda-browser-secret").stat().st_mode & 0o777
         assert before[1] or mode == 0o600
-    except Exception:
-        print(server.log())
-        raise
-    finally:
-        server.stop()
-        _remove_what_the_test_made(before)
-    assert _what_the_app_leaves_in_the_repo() == before
 
 
 def _outside_cwd_and_temp() -> Path:

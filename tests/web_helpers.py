@@ -12,12 +12,14 @@ without it (or without Playwright) browser tests are skipped, except in CI
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +154,45 @@ class AppServer:
             return ""
 
 
+def _what_the_app_leaves_in_the_repo() -> tuple[set[Path], bool]:
+    workspaces = REPO / "workspaces"
+    return (set(workspaces.iterdir()) if workspaces.is_dir() else set()), (REPO / ".sda-browser-secret").exists()
+
+
+def _remove_what_the_test_made(before: tuple[set[Path], bool]) -> None:
+    workspaces, had_secret = before
+    root = REPO / "workspaces"
+    if root.is_dir():
+        for path in set(root.iterdir()) - workspaces:
+            shutil.rmtree(path, ignore_errors=True)
+        if not workspaces:
+            shutil.rmtree(root, ignore_errors=True)
+    if not had_secret:
+        (REPO / ".sda-browser-secret").unlink(missing_ok=True)
+
+
+@contextmanager
+def readme_app(log_path: Path):
+    """`AppServer.as_readme_says`, started; yields (server, workspaces the repo had before).
+
+    Its log is printed if the block fails; afterwards the server is stopped, what
+    it wrote into the repository is removed, and the repository is checked to be
+    as it was.
+    """
+    before = _what_the_app_leaves_in_the_repo()
+    server = AppServer.as_readme_says(log_path=log_path)
+    try:
+        server.start()
+        yield server, before
+    except Exception:
+        print(server.log())
+        raise
+    finally:
+        server.stop()
+        _remove_what_the_test_made(before)
+    assert _what_the_app_leaves_in_the_repo() == before
+
+
 def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
@@ -244,3 +285,14 @@ def epoch_shown(page) -> int:
 
     match = re.search(r"Epoch (\d+) of", text(page, "#progress"))
     return int(match.group(1)) if match else 0
+
+
+def download_model(page) -> bytes:
+    """Press "Get the best model" and fetch the checkpoint it offers (a PyTorch zip of some size)."""
+    page.click("#download-model-btn")
+    wait_text(page, "#model-note", "Best model so far")
+    link = page.locator("#model-file a").first
+    link.wait_for(timeout=30_000)
+    response = page.request.get(link.get_attribute("href"))
+    assert response.ok and len(response.body()) > 10_000
+    return response.body()
