@@ -7,8 +7,8 @@ folder and the limits (see sda/ui/settings.py).
 
 import sys
 
-from sda.ui.layout import build_demo, launch_options
-from sda.ui.settings import AppSettings, SettingsError
+from sda.ui.app import build_demo, launch_options
+from sda.server.settings import AppSettings, SettingsError
 
 try:
     settings = AppSettings.from_env()

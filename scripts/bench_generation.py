@@ -2,7 +2,7 @@
 
     flock /tmp/sda-heavy.lock python scripts/bench_generation.py --run runs/bench60 --data bench_data
 
-RUN is a run trained on DATA/train (``sda.audio.synth.make_benchmark_set``);
+RUN is a run trained on DATA/train (``sda.bench.synth.make_benchmark_set``);
 DATA/unseen holds real sounds of the same set that the model never saw.
 Prints one line per figure group and a JSON line at the end.
 """
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sda.audio.validation import decode_dataset  # noqa: E402
 from sda.generation import load_generator  # noqa: E402
 from sda.generation.windows import JOIN_FRAMES  # noqa: E402
-from sda.generation.quality import Embedding, features, level_figures, manifold_figures  # noqa: E402
+from sda.bench.quality import Embedding, features, level_figures, manifold_figures  # noqa: E402
 
 
 def standard_normal_sounds(gen, count: int, seconds: float) -> list[np.ndarray]:
@@ -95,7 +95,7 @@ def axis_agreement(gen, seeds: int = 12) -> dict:
 
 def analysis_speed(gen, count: int = 500) -> float:
     """Seconds to analyse ``count`` synthetic one-shots with this model (their spectrograms given)."""
-    from sda.audio.synth import KINDS, make_sound
+    from sda.bench.synth import KINDS, make_sound
     from sda.generation.analysis import analyse
 
     rng = np.random.default_rng(3)

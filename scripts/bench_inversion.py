@@ -25,10 +25,10 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from sda.audio.fidelity import fidelity  # noqa: E402
+from sda.bench.fidelity import fidelity  # noqa: E402
 from sda.audio.io import load_audio  # noqa: E402
 from sda.audio.spectrogram import AudioSpectrogram  # noqa: E402
-from sda.audio.synth import make_benchmark_set  # noqa: E402
+from sda.bench.synth import make_benchmark_set  # noqa: E402
 
 
 def _mel_power(spec: AudioSpectrogram, mel: torch.Tensor) -> torch.Tensor:

@@ -26,10 +26,10 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sda.training.rundir import read_run_info  # noqa: E402
-from sda.ui.config_form import ADVANCED_FIELDS  # noqa: E402
+from sda.runs.folder import read_run_info  # noqa: E402
+from sda.ui.train.config_form import ADVANCED_FIELDS  # noqa: E402
 from sda.ui.controller import Controller  # noqa: E402
-from sda.ui.settings import AppSettings  # noqa: E402
+from sda.server.settings import AppSettings  # noqa: E402
 
 ALLOWED_GROWTH_MB = 150
 

@@ -32,11 +32,11 @@ sys.path.insert(0, str(REPO))
 from sda.training.config import TrainingConfig  # noqa: E402
 from sda.training.loop import train  # noqa: E402
 from sda.training.metrics import StepMetrics  # noqa: E402
-from sda.ui.generators import GeneratorCache  # noqa: E402
-from sda.ui.play_sounds import SoundHandlers  # noqa: E402
-from sda.ui.play_state import AxisView, PlayState  # noqa: E402
-from sda.ui.settings import AppSettings  # noqa: E402
-from sda.ui.workspace import Workspace, new_workspace_id  # noqa: E402
+from sda.server.generators import GeneratorCache  # noqa: E402
+from sda.ui.play.sounds import SoundHandlers  # noqa: E402
+from sda.ui.play.state import AxisView, PlayState  # noqa: E402
+from sda.server.settings import AppSettings  # noqa: E402
+from sda.server.workspace import Workspace, new_workspace_id  # noqa: E402
 
 DEMO = REPO / "assets" / "demo"
 

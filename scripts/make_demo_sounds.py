@@ -3,7 +3,7 @@
     .venv/bin/python scripts/make_demo_sounds.py
 
 Writes 16 short mono one-shots (48 kHz OGG Vorbis, 0.3-1.5 s each) made with
-sda.audio.synth, so the app can train on something with nothing uploaded.
+sda.bench.synth, so the app can train on something with nothing uploaded.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
-from sda.audio.synth import KINDS, make_sound  # noqa: E402
+from sda.bench.synth import KINDS, make_sound  # noqa: E402
 
 DEMO_DIR = ROOT / "assets" / "demo"
 SEED = 2024

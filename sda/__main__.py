@@ -2,7 +2,7 @@
 
 import sys
 
-from sda.cli import main
+from sda.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from conftest import make_tiny_config
-from sda.audio.synth import make_sound_set
+from sda.bench.synth import make_sound_set
 from sda.training.loop import train
 
 SR = 48000

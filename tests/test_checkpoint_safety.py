@@ -17,13 +17,13 @@ import torch
 
 from conftest import REPO_ROOT, SUBPROCESS_ENV, make_tiny_config
 from sda.training import CheckpointError, CheckpointEvent, StepMetrics, TrainingConfig, TrainingRunner, train
-from sda.training.checkpoint import (
+from sda.runs.checkpoints import (
     list_checkpoints,
     load_checkpoint,
     read_checkpoint_summary,
     resolve_checkpoint,
 )
-from sda.training.rundir import read_events
+from sda.training.metrics_log import read_events
 
 pytestmark = pytest.mark.usefixtures("fast_previews")
 

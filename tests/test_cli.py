@@ -22,9 +22,9 @@ import soundfile as sf
 from audio_files import BAD_FOLDER_GOOD_FILES, GOOD_FORMATS, write_all_formats, write_bad_files, write_texture
 from conftest import REPO_ROOT, SUBPROCESS_ENV, assert_user_error, rms_db, sda
 from sda.audio.io import load_audio
-from sda.training.checkpoint import list_checkpoints, load_checkpoint
+from sda.runs.checkpoints import list_checkpoints, load_checkpoint
 from sda.training.metrics import EpochMetrics
-from sda.training.rundir import read_events
+from sda.training.metrics_log import read_events
 
 SR = 48000
 

@@ -114,7 +114,7 @@ def test_bad_input_gets_one_clear_line(run, tmp_path, args, words):
 def test_a_lone_checkpoint_is_analysed_with_its_sounds_and_then_generates(run, tmp_path):
     import shutil
 
-    from sda.training.checkpoint import get_latest_checkpoint
+    from sda.runs.checkpoints import get_latest_checkpoint
 
     lone = tmp_path / "kit.pt"
     shutil.copy(get_latest_checkpoint(run / "checkpoints"), lone)

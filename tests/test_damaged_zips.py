@@ -11,8 +11,8 @@ import pytest
 import soundfile as sf
 
 from sda.audio.validation import decode_dataset
-from sda.ui.settings import AppSettings
-from sda.ui.workspace import Workspace, new_workspace_id
+from sda.server.settings import AppSettings
+from sda.server.workspace import Workspace, new_workspace_id
 from web_helpers import write_tone
 
 
@@ -104,7 +104,7 @@ def test_a_zip_with_a_bad_crc_and_a_broken_stream_keeps_its_good_entries_and_the
 
 
 def test_a_failed_copy_removes_its_partial_file(tmp_path):
-    from sda.ui import workspace as workspace_module
+    from sda.server import workspace as workspace_module
 
     class FailsLate:
         """A source that gives two chunks and then fails, as a zip entry with a bad CRC does at its end."""

@@ -18,7 +18,7 @@ from sda.audio.export import (
     resample,
 )
 from sda.audio.resampling import true_peak
-from sda.audio.synth import make_sound
+from sda.bench.synth import make_sound
 
 SR = 48000
 EXPECTED_TYPE = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3"}

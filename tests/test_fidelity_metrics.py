@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sda.audio.fidelity import fidelity, lsd_db, mel_l1_db, mrstft
+from sda.bench.fidelity import fidelity, lsd_db, mel_l1_db, mrstft
 from sda.audio.mel import mel_filterbank
-from sda.audio.synth import KINDS, make_benchmark_set, make_sound, make_sound_set
+from sda.bench.synth import KINDS, make_benchmark_set, make_sound, make_sound_set
 
 SR = 48000
 MINUS_6_DB = 10 ** (-6 / 20)

@@ -190,8 +190,8 @@ def test_final_training_previews_are_far_louder_than_standard_normal_draws(run, 
     """The previews come from the data prior: not the quiet, noise-like sounds N(0, I) latents decode to."""
     import soundfile as sf
 
-    from sda.generation.model_source import load_source
-    from sda.training.checkpoint import get_latest_checkpoint
+    from sda.generation.loader import load_source
+    from sda.runs.checkpoints import get_latest_checkpoint
     from sda.training.preview import generate_preview
 
     final = sorted((run / "previews").glob("preview_epoch*_00.wav"))[-1]

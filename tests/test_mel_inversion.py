@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from sda.audio.fidelity import lsd_db, mel_l1_db
+from sda.bench.fidelity import lsd_db, mel_l1_db
 from sda.audio.mel_inverse import MelInverse
 from sda.audio.spectrogram import AudioSpectrogram
-from sda.audio.synth import make_sound
+from sda.bench.synth import make_sound
 
 SR = 48000
 

@@ -18,12 +18,12 @@ import pytest
 import soundfile as sf
 
 from generation_helpers import train_tiny_kit
-from sda.ui.layout import build_demo, launch_options
-from sda.ui.page_state import PageState
-from sda.ui.play_models import AXIS_NAMES
-from sda.ui.play_page import PlayPage
-from sda.ui.settings import AppSettings
-from sda.ui.workspace import Workspace, new_workspace_id
+from sda.ui.app import build_demo, launch_options
+from sda.ui.train.state import PageState
+from sda.ui.play.models import AXIS_NAMES
+from sda.ui.play.page import PlayPage
+from sda.server.settings import AppSettings
+from sda.server.workspace import Workspace, new_workspace_id
 from web_helpers import free_port, write_tone
 
 pytestmark = pytest.mark.usefixtures("fast_previews")

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from sda.training.checkpoint import checkpoint_name
-from sda.ui.history import History
-from sda.ui.models_store import ModelStore
-from sda.ui.pictures import dataset_picture, sound_picture
-from sda.ui.presets import Preset, PresetStore
+from sda.server.history import History
+from sda.server.models_store import ModelStore
+from sda.server.pictures import dataset_picture, sound_picture
+from sda.server.presets import Preset, PresetStore
 
 
 def _fake_run(runs: Path, name: str, with_checkpoint: bool = True) -> Path:

@@ -14,7 +14,8 @@ from conftest import REPO_ROOT, SUBPROCESS_ENV, make_tiny_config
 from sda.training import CheckpointError, EpochMetrics, StepMetrics, train
 from sda.training.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
 from sda.training.metrics import CheckpointEvent
-from sda.training.rundir import read_events, read_run_info
+from sda.runs.folder import read_run_info
+from sda.training.metrics_log import read_events
 
 pytestmark = pytest.mark.usefixtures("fast_previews")
 

@@ -33,11 +33,12 @@ from sda.training import (
     train,
     train_epoch,
 )
-from sda.training.checkpoint import load_checkpoint, read_checkpoint_summary
+from sda.runs.checkpoints import load_checkpoint, read_checkpoint_summary
 from sda.training.config import OverfittingPreset
 from sda.training.dataset import AudioTrainingDataset, ChunkLoader, prepare_data, split_files
 from sda.training.monitor import TrainingMonitor
-from sda.training.rundir import read_events, read_run_info
+from sda.runs.folder import read_run_info
+from sda.training.metrics_log import read_events
 
 SR = 48000
 

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from sda.training.rundir import update_run_info
-from sda.ui.layout import build_demo, launch_options
-from sda.ui.settings import AppSettings
-from sda.ui.workspace import Workspace, new_workspace_id
+from sda.runs.folder import update_run_info
+from sda.ui.app import build_demo, launch_options
+from sda.server.settings import AppSettings
+from sda.server.workspace import Workspace, new_workspace_id
 from web_helpers import free_port, make_sound_files
 
 gradio_client = pytest.importorskip("gradio_client")

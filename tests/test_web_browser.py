@@ -265,7 +265,8 @@ def test_an_invalid_setting_is_explained_next_to_the_settings(server, browser, s
 
 def _write_past_run(runs: Path, name: str, events: list, status: str, error: str | None = None) -> Path:
     """A run directory as the engine leaves it (run.json, metrics.jsonl, previews/)."""
-    from sda.training.rundir import MetricsLog, update_run_info
+    from sda.runs.folder import update_run_info
+    from sda.training.metrics_log import MetricsLog
 
     run = runs / name
     (run / "previews").mkdir(parents=True)

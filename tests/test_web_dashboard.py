@@ -16,10 +16,10 @@ from sda.training.metrics import (
     TrainingCompleteEvent,
     WarningEvent,
 )
-from sda.training.rundir import MetricsLog
-from sda.ui import config_form
-from sda.ui.dashboard import MAX_STEP_POINTS, RunView, format_duration, plain_error
-from sda.ui.sessions import TrainingJob, TrainingManager
+from sda.training.metrics_log import MetricsLog
+from sda.ui.train import config_form
+from sda.ui.train.dashboard import MAX_STEP_POINTS, RunView, format_duration, plain_error
+from sda.server.sessions import TrainingJob, TrainingManager
 
 
 def _epoch(n: int, train: float = 1.0, val: float = 1.1) -> EpochMetrics:

@@ -13,19 +13,20 @@ import pytest
 
 from conftest import SUBPROCESS_ENV, make_tiny_config
 from sda.training import train
-from sda.training.checkpoint import list_checkpoints, read_checkpoint_summary
+from sda.runs.checkpoints import list_checkpoints, read_checkpoint_summary
 from sda.training.config import ConfigError
-from sda.training.rundir import read_run_info
-from sda.ui import config_form
-from sda.ui.config_form import ServerCaps
-from sda.ui.page_state import DatasetCheck, PageState
+from sda.runs.folder import read_run_info
+from sda.ui.train import config_form
+from sda.ui.train.config_form import ServerCaps
+from sda.server.dataset_summary import DatasetCheck
+from sda.ui.train.state import PageState
 from sda.ui.public_text import public_text
-from sda.ui.run_status import run_state
+from sda.ui.train.run_status import run_state
 from sda.ui.serving import servable
-from sda.ui.sessions import TrainingManager
-from sda.ui.settings import AppSettings, SettingsError
-from sda.ui.train_page import TrainPage
-from sda.ui.workspace import Workspace, browser_secret, new_workspace_id, safe_file_name
+from sda.server.sessions import TrainingManager
+from sda.server.settings import AppSettings, SettingsError
+from sda.ui.train.page import TrainPage
+from sda.server.workspace import Workspace, browser_secret, new_workspace_id, safe_file_name
 from test_web_dashboard import FakeRunner
 from web_helpers import REPO, make_sound_files, make_zip, write_tone
 

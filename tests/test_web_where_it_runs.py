@@ -201,7 +201,8 @@ def test_the_app_works_with_its_data_outside_the_working_and_temp_folders(browse
 def _no_server_paths_in_the_page(page, data: Path, run_id: str) -> None:
     """Errors and warnings that name files by their server path show only the file's name."""
     from sda.training.metrics import TrainingCompleteEvent, WarningEvent
-    from sda.training.rundir import MetricsLog, update_run_info
+    from sda.runs.folder import update_run_info
+    from sda.training.metrics_log import MetricsLog
 
     (run,) = (data / "workspaces").glob(f"*/runs/{run_id}")
     workspace_id = run.parent.parent.name

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from sda.training.rundir import update_run_info
-from sda.ui.train_page import TrainPage
-from sda.ui.sessions import TrainingManager
-from sda.ui.settings import AppSettings, SettingsError
-from sda.ui.workspace import (
+from sda.runs.folder import update_run_info
+from sda.ui.train.page import TrainPage
+from sda.server.sessions import TrainingManager
+from sda.server.settings import AppSettings, SettingsError
+from sda.server.workspace import (
     Workspace,
     browser_secret,
     cleanup_workspaces,
@@ -134,7 +134,7 @@ def test_total_size_limit(tmp_path, settings):
 
 def test_zip_entry_larger_than_declared_is_refused(tmp_path, settings):
     """A zip entry is read with a byte cap, not trusted for its declared size."""
-    from sda.ui import workspace as workspace_module
+    from sda.server import workspace as workspace_module
 
     destination = tmp_path / "out.bin"
     with open(write_tone(tmp_path / "x.wav", seconds=2.0), "rb") as source:
@@ -247,7 +247,7 @@ def test_settings_from_environment(monkeypatch, tmp_path):
 
 
 def test_dataset_summary_lists_unusable_files_and_the_duration_limit(tmp_path, settings):
-    from sda.ui.dataset_summary import summarise_dataset
+    from sda.server.dataset_summary import summarise_dataset
 
     limited = AppSettings(data_root=settings.data_root, max_total_minutes=0.02)  # 1.2 s
     workspace = Workspace(limited, new_workspace_id()).ensure()

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sda.generation.analysis import Analysis
 from sda.generation.axes import Axis
 from sda.generation.errors import GenerationError
 from sda.generation.generator import Generator, Sound
-from sda.generation.model_file import export_model_file
-from sda.generation.model_source import load_source
+from sda.generation.loader import load_source
+from sda.generation.model_file import write_model_file
 from sda.generation.output import export_settings, save_sound
 from sda.generation.run_analysis import analysis_for
+from sda.runs.device import DeviceError, resolve_device
 
 __all__ = ["load_generator", "Generator", "Axis", "Sound", "GenerationError", "save_sound", "export_model_file",
            "export_settings"]
@@ -29,11 +31,21 @@ def load_generator(model: Path | str, device: str = "auto") -> Generator:
     A run without a stored analysis (or with one for other weights) is
     analysed from its recorded sound files, and the result is stored with it.
     """
-    from sda.training.device import DeviceError, resolve_device
-
     try:
         torch_device = resolve_device(device)
     except DeviceError as exc:
         raise GenerationError(str(exc)) from None
     source = load_source(model)
     return Generator(source, analysis_for(source), torch_device)
+
+
+def export_model_file(model: Path | str, out_path: Path | str, name: str | None = None, description: str | None = None,
+                      overwrite: bool = False, analysis: Analysis | None = None) -> Path:
+    """Write MODEL (a run, checkpoint or model file) as one .sdamodel file; return its path.
+
+    The suffix .sdamodel is added when missing. An existing file is kept and
+    the new one gets a numbered name unless ``overwrite``. ``analysis``
+    replaces the model's own (after ``python -m sda analyse``).
+    """
+    source = load_source(model)
+    return write_model_file(source, analysis or analysis_for(source), out_path, name, description, overwrite)

@@ -18,30 +18,23 @@ import torch
 from sda.atomic import atomic_write_bytes
 from sda.generation.analysis import Analysis
 from sda.generation.errors import GenerationError
-from sda.generation.model_source import (
-    MODEL_FILE_FORMAT,
-    MODEL_FILE_SUFFIX,
-    MODEL_FILE_VERSION,
-    ModelSource,
-    build_model,
-    load_source,
-)
+from sda.generation.model_source import ModelSource, build_model
 from sda.generation.naming import free_path
-from sda.generation.run_analysis import analysis_for
+
+MODEL_FILE_FORMAT = "sda-model"
+MODEL_FILE_VERSION = 1
+MODEL_FILE_SUFFIX = ".sdamodel"
 
 REQUIRED_KEYS = ("model_architecture", "model_state", "spectrogram_config", "normalization", "analysis", "name", "model_id")
 
 
-def export_model_file(run_or_checkpoint: Path | str, out_path: Path | str, name: str | None = None,
-                      description: str | None = None, overwrite: bool = False, analysis: Analysis | None = None) -> Path:
-    """Write MODEL (a run, checkpoint or model file) as one .sdamodel file; return its path.
+def write_model_file(source: ModelSource, analysis: Analysis, out_path: Path | str, name: str | None = None,
+                     description: str | None = None, overwrite: bool = False) -> Path:
+    """Write ``source`` with ``analysis`` as one .sdamodel file; return its path.
 
     The suffix .sdamodel is added when missing. An existing file is kept and
-    the new one gets a numbered name unless ``overwrite``. ``analysis``
-    replaces the model's own (after ``python -m sda analyse``).
+    the new one gets a numbered name unless ``overwrite``.
     """
-    source = load_source(run_or_checkpoint)
-    analysis = analysis or analysis_for(source)
     out = Path(out_path)
     if out.suffix.lower() != MODEL_FILE_SUFFIX:
         out = out.with_name(out.name + MODEL_FILE_SUFFIX)

@@ -1,4 +1,4 @@
-"""Where a model comes from: a run folder, a checkpoint, or a .sdamodel file.
+"""A loaded model and the checks every source of one passes (see loader.py for where models come from).
 
 Every source is read with ``torch.load(..., weights_only=True)`` (nothing in
 it can run code) and checked before use: the architecture must be one sda
@@ -21,15 +21,11 @@ import torch
 from sda.audio.spectrogram import AudioSpectrogram, SpectrogramConfig
 from sda.generation.analysis import Analysis
 from sda.generation.errors import GenerationError
+from sda.models.build import ArchitectureError, build_vae
 from sda.models.vae import ConvVAE
-from sda.training.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, resolve_model_checkpoint
-from sda.training.rundir import RUN_FILE, read_run_info
+from sda.runs.folder import read_run_info
 
-MODEL_FILE_FORMAT = "sda-model"
-MODEL_FILE_VERSION = 1
-MODEL_FILE_SUFFIX = ".sdamodel"
-_ARCH_LIMITS = {"latent_dim": (1, 1024), "n_mels": (8, 512), "hidden_channels": (8, 4096), "time_stride": (1, 64)}
-_HINT = "Give a run folder, a checkpoint .pt or a .sdamodel file."
+HINT = "Give a run folder, a checkpoint .pt or a .sdamodel file."
 
 
 @dataclass
@@ -71,9 +67,9 @@ def read_plain_file(path: Path, what: str = "model") -> dict:
         raise GenerationError(f"'{path}' was refused: it contains objects that are not plain data{detail}, "
                               f"which could run code. Only {what} files written by sda can be loaded.") from None
     except Exception as exc:  # not a torch file, truncated, ...
-        raise GenerationError(f"'{path}' could not be read as a {what} ({_first_line(exc)}). {_HINT}") from None
+        raise GenerationError(f"'{path}' could not be read as a {what} ({_first_line(exc)}). {HINT}") from None
     if not isinstance(state, dict):
-        raise GenerationError(f"'{path}' is not an sda {what} file (it holds a {type(state).__name__}). {_HINT}")
+        raise GenerationError(f"'{path}' is not an sda {what} file (it holds a {type(state).__name__}). {HINT}")
     return state
 
 
@@ -84,19 +80,13 @@ def _first_line(exc: Exception) -> str:
 
 def build_model(state: dict, path: Path) -> tuple[ConvVAE, AudioSpectrogram, str]:
     """The network, spectrogram and weights id a checkpoint or model file describes."""
-    arch = state.get("model_architecture")
-    if not isinstance(arch, dict) or arch.get("type", "ConvVAE1d") != "ConvVAE1d":
-        raise GenerationError(f"'{path}' does not describe a model this version of sda can build.")
-    sizes = {}
-    for key, (low, high) in _ARCH_LIMITS.items():
-        value = arch.get(key)
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise GenerationError(f"'{path}' has an impossible model setting {key}={value!r}; it is damaged or not an sda model.")
-        sizes[key] = value
+    try:
+        model = build_vae(state.get("model_architecture"))
+    except ArchitectureError as exc:
+        raise GenerationError(f"'{path}' cannot be used: {exc}; it is damaged or not an sda model.") from None
     weights = state.get("model_state")
     if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
         raise GenerationError(f"'{path}' holds no model weights.")
-    model = ConvVAE(sizes["latent_dim"], 0.0, sizes["n_mels"], sizes["hidden_channels"], sizes["time_stride"])
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:
@@ -104,7 +94,7 @@ def build_model(state: dict, path: Path) -> tuple[ConvVAE, AudioSpectrogram, str
     if not all(bool(torch.isfinite(v).all()) for v in weights.values() if v.is_floating_point()):
         raise GenerationError(f"The weights in '{path}' contain NaN or infinite values; the file is damaged.")
     model.eval()
-    spectrogram = _build_spectrogram(state, path, sizes["n_mels"])
+    spectrogram = _build_spectrogram(state, path, model.n_mels)
     return model, spectrogram, weights_id(weights)
 
 
@@ -125,40 +115,6 @@ def _build_spectrogram(state: dict, path: Path, n_mels: int) -> AudioSpectrogram
     spectrogram = AudioSpectrogram(config)
     spectrogram.load_normalization_state({"mean": mean, "std": std})
     return spectrogram
-
-
-def load_source(model: Path | str) -> ModelSource:
-    """Load MODEL: a run folder (its best checkpoint), a checkpoint .pt, or a .sdamodel file."""
-    path = Path(model)
-    if not path.exists():
-        raise GenerationError(f"Model '{path}' does not exist. {_HINT}")
-    if path.is_file():
-        state = read_plain_file(path)
-        if state.get("format") == MODEL_FILE_FORMAT:
-            from sda.generation.model_file import source_from_model_file
-
-            return source_from_model_file(state, path)
-        if state.get("format") != CHECKPOINT_FORMAT:
-            raise GenerationError(f"'{path}' is not an sda model (no sda format marker). {_HINT}")
-        return _source_from_checkpoint(state, path)
-    try:
-        checkpoint = resolve_model_checkpoint(path)
-    except CheckpointError as exc:
-        raise GenerationError(str(exc)) from None
-    return _source_from_checkpoint(read_plain_file(checkpoint), checkpoint)
-
-
-def _source_from_checkpoint(state: dict, path: Path) -> ModelSource:
-    if int(state.get("version", 0)) > CHECKPOINT_VERSION:
-        raise GenerationError(f"Checkpoint '{path}' was written by a newer version of sda; update sda to load it.")
-    model, spectrogram, model_id = build_model(state, path)
-    run_dir = path.parent.parent if (path.parent.parent / RUN_FILE).is_file() else None
-    run = read_run_info(run_dir) if run_dir else {}
-    info = {"epochs": int(state.get("epoch", 0)), "trained_at": run.get("updated_at"), "checkpoint": path.name,
-            "val_loss": state.get("val_loss"), "dataset": dataset_summary(run.get("dataset", {})),
-            "config": state.get("config", {})}
-    name = run_dir.name if run_dir else path.stem
-    return ModelSource(model, spectrogram, model_id, name, path, "", info, None, run_dir)
 
 
 def dataset_summary(dataset: dict) -> dict:

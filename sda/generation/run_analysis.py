@@ -9,6 +9,7 @@ import torch
 from sda.audio.validation import DatasetError, decode_dataset
 from sda.generation.analysis import Analysis, analyse, load_analysis, save_analysis
 from sda.generation.errors import GenerationError
+from sda.generation.loader import load_source
 from sda.generation.model_source import ModelSource, recorded_files
 
 
@@ -56,4 +57,18 @@ def analysis_for(source: ModelSource, data: list[Path] | None = None, recompute:
             save_analysis(analysis_home(source), analysis)
         except OSError:  # a read-only run still generates; it just analyses again next time
             pass
+    return analysis
+
+
+def analyse_finished_run(run_dir: Path, checkpoint: Path, mels: list[torch.Tensor]) -> Analysis:
+    """Analyse ``checkpoint`` on ``mels`` (normalised, any device) and store it in ``run_dir``.
+
+    Training calls this when it ends, with the spectrograms it already holds,
+    so no file is decoded again; the checkpoint is the one ``load_generator``
+    picks for the run.
+    """
+    source = load_source(checkpoint)
+    cpu_mels = [mel.detach().float().cpu() for mel in mels]
+    analysis = analyse(source.model, source.spectrogram, cpu_mels, source.model_id, source_files=len(cpu_mels))
+    save_analysis(run_dir, analysis)
     return analysis

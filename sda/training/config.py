@@ -10,6 +10,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from enum import Enum
 
+from sda.models.build import ARCHITECTURE_LIMITS, within_limits
+
 
 class OverfittingPreset(str, Enum):
     """How hard training fights overfitting. Fewer files need more protection."""
@@ -86,8 +88,8 @@ class TrainingConfig:
             ("epochs", self.max_epochs, isinstance(self.max_epochs, int) and self.max_epochs >= 1, "a whole number of at least 1"),
             ("batch size", self.batch_size, isinstance(self.batch_size, int) and 1 <= self.batch_size <= 4096, "a whole number from 1 to 4096"),
             ("learning rate", self.learning_rate, _finite(self.learning_rate) and 0 < self.learning_rate <= 1, "a number above 0 and at most 1 (try 0.001)"),
-            ("latent size", self.latent_dim, isinstance(self.latent_dim, int) and 1 <= self.latent_dim <= 1024, "a whole number from 1 to 1024"),
-            ("hidden channels", self.hidden_channels, isinstance(self.hidden_channels, int) and 8 <= self.hidden_channels <= 4096, "a whole number from 8 to 4096"),
+            ("latent size", self.latent_dim, within_limits("latent_dim", self.latent_dim), _whole_range("latent_dim")),
+            ("hidden channels", self.hidden_channels, within_limits("hidden_channels", self.hidden_channels), _whole_range("hidden_channels")),
             ("dropout", reg.dropout, _finite(reg.dropout) and 0 <= reg.dropout < 1, "a number from 0 up to (not including) 1"),
             ("weight decay", reg.weight_decay, _finite(reg.weight_decay) and 0 <= reg.weight_decay <= 1, "a number from 0 to 1"),
             ("augmentation strength", reg.augmentation_strength, _finite(reg.augmentation_strength) and 0 <= reg.augmentation_strength <= 1, "a number from 0 to 1"),
@@ -105,6 +107,11 @@ class TrainingConfig:
         for name, value, ok, expected in checks:
             if not ok:
                 raise ConfigError(f"Setting '{name}' is {value!r}; it must be {expected}.")
+
+
+def _whole_range(key: str) -> str:
+    low, high = ARCHITECTURE_LIMITS[key]
+    return f"a whole number from {low} to {high}"
 
 
 def _finite(value: object) -> bool:

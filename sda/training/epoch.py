@@ -17,7 +17,7 @@ import torch
 
 from sda.audio.spectrogram import AudioSpectrogram
 from sda.models.losses import compute_kl_divergence, vae_loss
-from sda.training.device import autocast, device_memory_gb
+from sda.runs.device import autocast, device_memory_gb
 from sda.training.metrics import StepMetrics
 
 

@@ -18,9 +18,11 @@ import torch
 
 from sda.audio.spectrogram import AudioSpectrogram, SpectrogramConfig
 from sda.audio.validation import DatasetError, DurationLimits, require_usable
+from sda.generation.run_analysis import analyse_finished_run
 from sda.models.losses import get_kl_weight, is_warmup_over
-from sda.models.vae import ConvVAE
-from sda.training import rundir
+from sda.models.build import build_vae, vae_architecture
+from sda.runs import folder as rundir
+from sda.training.metrics_log import MetricsLog
 from sda.training.checkpoint import (
     CheckpointError,
     checkpoint_name,
@@ -33,7 +35,7 @@ from sda.training.checkpoint import (
 )
 from sda.training.config import TrainingConfig, get_effective_preview_interval
 from sda.training.dataset import prepare_data
-from sda.training.device import choose_dtype, device_memory_gb, resolve_device
+from sda.runs.device import choose_dtype, device_memory_gb, resolve_device
 from sda.training.epoch import EpochProgress, StepContext, overfitting_gap, train_epoch, validate_epoch
 from sda.training.metrics import (
     CheckpointEvent,
@@ -98,7 +100,7 @@ class TrainingSession:
         self.config = config
         self.spec_config = SpectrogramConfig()
         self.history = MetricsHistory()
-        self.log: rundir.MetricsLog | None = None
+        self.log: MetricsLog | None = None
         self.monitor = TrainingMonitor()
         self.last_checkpoint: Path | None = None
 
@@ -118,7 +120,7 @@ class TrainingSession:
         config, out = self.config, self.output_dir
         (out / rundir.CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
         (out / rundir.PREVIEW_DIR).mkdir(parents=True, exist_ok=True)
-        self.log = rundir.MetricsLog(out)
+        self.log = MetricsLog(out)
         info = rundir.read_run_info(out)
         self.dtype = choose_dtype(self.device, config.precision)
         rundir.update_run_info(
@@ -131,7 +133,7 @@ class TrainingSession:
 
         with torch.random.fork_rng(devices=[]):  # the same seed gives the same starting weights
             torch.manual_seed(config.seed)
-            self.model = ConvVAE(config.latent_dim, config.regularization.dropout, self.spec_config.n_mels, config.hidden_channels)
+            self.model = build_vae(vae_architecture(config.latent_dim, self.spec_config.n_mels, config.hidden_channels), config.regularization.dropout)
         self.model.to(self.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate, weight_decay=config.regularization.weight_decay,
                                            fused=self.device.type in ("cpu", "cuda"))
@@ -312,7 +314,6 @@ class TrainingSession:
 
     def _analyse(self, checkpoint: Path | None, epoch: int) -> None:
         """Find the model's axes and data prior for generation (a failure only costs a warning)."""
-        from sda.generation.after_training import analyse_finished_run  # training -> generation, never back
 
         if checkpoint is None:
             return

@@ -18,6 +18,7 @@ import torch
 
 from sda.audio.io import write_wav
 from sda.audio.spectrogram import AudioSpectrogram
+from sda.generation.quick_prior import data_prior_previews
 from sda.models.vae import ConvVAE
 
 _PREVIEW = re.compile(r"(preview|recon)_epoch(\d+)_(\d+)\.wav$")
@@ -56,8 +57,6 @@ def generate_preview(
     model.eval()
     try:
         if data_mels:
-            from sda.generation.previews import data_prior_previews  # training -> generation, never back
-
             waves = data_prior_previews(model, spectrogram, data_mels, num_samples, seconds, seed + 1000 * epoch)
             return _write_batch(torch.from_numpy(np.stack(waves)), output_dir, "preview", epoch, spectrogram.config.sample_rate)
         num_samples_audio = int(seconds * spectrogram.config.sample_rate)

@@ -20,10 +20,10 @@ from typing import Any, Callable
 
 from sda.audio.io import AudioLoadError
 from sda.audio.validation import DatasetError
-from sda.training.checkpoint import CheckpointError
+from sda.runs.checkpoints import CheckpointError
 from sda.training.config import ConfigError, TrainingConfig
 from sda.training.dataset import release_free_memory
-from sda.training.device import DeviceError
+from sda.runs.device import DeviceError
 from sda.training.loop import train
 
 # Errors whose message is the whole story for a user (they name the file or setting).

@@ -1,0 +1,45 @@
+"""The disk quota for all workspaces together (SDA_MAX_DISK_GB).
+
+One server's disk is shared by every visitor's uploads and runs; past the
+quota, uploads and new runs are refused with a message saying why, while
+runs already training go on.
+"""
+
+from __future__ import annotations
+
+import os
+
+from sda.server.settings import AppSettings
+
+
+def disk_full_message(settings: AppSettings) -> str:
+    """Why an upload or a start was refused, for the page."""
+    return (
+        f"this server's storage for everyone's sounds and runs is full (at most {settings.max_disk_gb:g} GB); "
+        "try again later, when old workspaces have been cleaned up"
+    )
+
+
+def disk_used(settings: AppSettings) -> int:
+    """Bytes used by all workspaces together."""
+    total = 0
+    stack = [settings.workspaces_root]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_size
+            except OSError:
+                continue
+    return total
+
+
+def over_disk_quota(settings: AppSettings) -> bool:
+    """True when the workspaces use all the disk this server allows them."""
+    return settings.max_disk_bytes is not None and disk_used(settings) >= settings.max_disk_bytes

@@ -1,0 +1,1 @@
+"""The Play tab: layout, handlers and the page state behind them."""

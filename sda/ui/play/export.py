@@ -1,0 +1,141 @@
+"""Play tab handlers that write files to take away: one sound exported, a sample pack.
+
+Format, sample rate and bit depth are the export settings of ``sda.audio.export``,
+applied to the file itself; every sound comes with its JSON sidecar (the
+engine's settings plus the export's). Files to keep are rendered with the
+engine's best inversion (``quality="best"``); the player gets the fast one.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import zipfile
+from pathlib import Path
+
+import gradio as gr
+import soundfile as sf
+
+from sda.server.generators import GeneratorCache
+from sda.ui.play.sounds import checked_seconds
+from sda.ui.play.state import PlayState
+from sda.server.play_files import PlayFiles
+from sda.ui.serving import servable
+from sda.server.settings import AppSettings
+
+FORMAT_CHOICES = [("WAV", "wav"), ("FLAC", "flac"), ("OGG Vorbis", "ogg"), ("MP3 (320 kbps)", "mp3")]
+RATE_CHOICES = [("44.1 kHz", 44100), ("48 kHz", 48000), ("96 kHz", 96000)]
+DEPTH_CHOICES = [("16-bit", "16"), ("24-bit", "24"), ("32-bit float", "32f")]
+MAX_PACK = 64
+
+
+def export_settings(fmt: str, rate, depth: str, normalise: bool = True):
+    """ExportSettings from the page's choices; ValueError naming the setting when they do not fit together."""
+    from sda.generation import export_settings as checked
+
+    fmt = str(fmt or "wav").lower()
+    depth = str(depth or "24")
+    if fmt in ("ogg", "mp3"):
+        depth = "16"  # lossy formats have no bit depth; any valid value will do
+    return checked(format=fmt, sample_rate=int(rate or 48000), bit_depth=depth, normalise=bool(normalise))
+
+
+class ExportHandlers:
+    def __init__(self, settings: AppSettings, generators: GeneratorCache) -> None:
+        self.settings = settings
+        self.generators = generators
+
+    def export(self, play: PlayState | None, fmt: str, rate, depth: str, normalise: bool) -> dict:
+        """The sound in the main player (or the history row picked last) as a file with its sidecar."""
+        if play is None:
+            return {}
+        files = PlayFiles.of(self.settings, play.workspace_id)
+        item = files.history.get(play.current) if play.current else None
+        if item is None:
+            return {"export_note": "Make a sound first (or click one in the history)."}
+        try:
+            settings = export_settings(fmt, rate, depth, normalise)
+        except ValueError as exc:
+            return {"export_note": str(exc)}
+        from sda.generation import Sound, save_sound
+
+        sound = self._best(files, item)
+        if sound is None:
+            audio, rate_in = sf.read(str(item.audio_path), dtype="float32", always_2d=False)
+            sound = Sound(audio=audio, sample_rate=int(rate_in), settings=dict(item.settings))
+        name = f"{_slug(item.model_name)}-{item.kind}-{item.id[-9:]}.wav"
+        audio_path, sidecar = save_sound(sound, files.download_folder() / name, settings)
+        info = sf.info(str(audio_path))
+        return {
+            "export_file": gr.update(value=[servable(audio_path), servable(sidecar)], visible=True),
+            "export_note": f"{Path(audio_path).name}: {info.format}, {info.samplerate} Hz, {_depth_text(info.subtype)}, with its sidecar.",
+        }
+
+    def _best(self, files: PlayFiles, item):
+        """A generated sound made again with the engine's best inversion (same model, seed, settings), or None.
+
+        A file a user keeps deserves it; the player got the fast one. Only when
+        the model is still the one that made it (a run training on changes).
+        """
+        settings = item.settings
+        entry = files.models.get(item.model_key)
+        if item.kind != "generate" or entry is None or "seed" not in settings:
+            return None
+        try:
+            generator = self.generators.get(entry)
+            if generator.model_id != settings.get("model_id"):
+                return None
+            return generator.generate(seconds=settings["seconds"], seed=settings["seed"], axes=settings.get("axes") or None,
+                                      evolve=settings.get("evolve", 0.0), quality="best")
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def pack(self, play: PlayState | None, count, randomise: bool, seed, seconds, evolve, fmt, rate, depth, normalise, *axis_values) -> dict:
+        """N sounds (current settings, seeds counting up; or random slider positions inside the safe ranges) in one zip."""
+        if play is None:
+            return {}
+        files = PlayFiles.of(self.settings, play.workspace_id)
+        entry = files.models.get(play.model_key) if play.model_key else None
+        if entry is None:
+            return {"pack_note": "Pick a model first."}
+        try:
+            settings = export_settings(fmt, rate, depth, normalise)
+            seconds = checked_seconds(seconds)
+            count = max(1, min(int(count or 8), MAX_PACK))
+            base_seed = int(seed or 0)
+            generator = self.generators.get(entry)
+        except (TypeError, ValueError) as exc:
+            return {"pack_note": str(exc)}
+        from sda.generation import save_sound
+
+        folder = files.download_folder()
+        sounds_dir = folder / "sounds"
+        sounds_dir.mkdir()
+        rng = random.Random(base_seed)
+        fixed = {a.key: float(v) for a, v in zip(play.axes, axis_values) if v is not None and abs(float(v)) > 1e-9}
+        lines = [f"Sample pack from '{entry.name}': {count} sounds, {seconds:g} s each, {settings.format.upper()} {settings.sample_rate} Hz", ""]
+        written: list[Path] = []
+        try:
+            for index in range(count):
+                axes = {a.key: round(rng.uniform(a.safe_min, a.safe_max), 3) for a in play.axes} if randomise else fixed
+                sound = generator.generate(seconds=seconds, seed=base_seed + index, axes=axes, evolve=float(evolve or 0.0), quality="best")
+                name = f"{_slug(entry.name)}_{index + 1:02d}.wav"
+                audio_path, sidecar = save_sound(sound, sounds_dir / name, settings)
+                written += [Path(audio_path), Path(sidecar)]
+                lines.append(f"{Path(audio_path).name}: seed {base_seed + index}" + "".join(f", {k} {v:+.2f}" for k, v in axes.items()))
+        except ValueError as exc:
+            return {"pack_note": f"The pack could not be made: {exc}"}
+        archive = folder / f"{_slug(entry.name)}-pack-{count}.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in written:
+                zf.write(path, path.name)
+            zf.writestr("sounds.txt", "\n".join(lines) + "\n")
+        return {"pack_file": gr.update(value=servable(archive), visible=True), "pack_note": f"{count} sounds in {archive.name}."}
+
+
+def _slug(text: str) -> str:
+    return (re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "sound")[:40]
+
+
+def _depth_text(subtype: str) -> str:
+    return {"PCM_16": "16-bit", "PCM_24": "24-bit", "FLOAT": "32-bit float", "VORBIS": "Vorbis", "MPEG_LAYER_III": "MP3"}.get(subtype, subtype)

@@ -1,0 +1,228 @@
+"""Play tab handlers for the model picker: choose, rename, describe, remove, import, export.
+
+A model's axes become the sliders; its presets fill the preset list. Every
+handler returns {component name: value} like the Train tab's handlers.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import gradio as gr
+
+from sda.server.generators import GeneratorCache
+from sda.server.models_store import ModelEntry
+from sda.ui.play.state import MAX_AXES, AxisView, PlayState
+from sda.server.play_files import PlayFiles
+from sda.ui.serving import servable
+from sda.server.settings import AppSettings
+
+AXIS_NAMES = [f"axis_{i}" for i in range(MAX_AXES)]
+MODEL_OUT = [
+    "model_select", "model_info", "model_name", "model_description", "model_delete_row", "models_note",
+    *AXIS_NAMES, "preset_select", "play_note",
+]
+
+
+class ModelHandlers:
+    def __init__(self, settings: AppSettings, generators: GeneratorCache) -> None:
+        self.settings = settings
+        self.generators = generators
+
+    def files(self, play: PlayState) -> PlayFiles:
+        return PlayFiles.of(self.settings, play.workspace_id)
+
+    # ------------------------------------------------------------ showing
+    def show(self, play: PlayState, key: str | None = None, note: str = "") -> dict:
+        """Select ``key`` (or keep the current model, or take the newest) and show it."""
+        files = self.files(play)
+        entries = files.models.list()
+        wanted = key if key is not None else play.model_key
+        entry = next((e for e in entries if e.key == wanted), None) or (entries[0] if entries else None)
+        out = {
+            "model_select": gr.update(choices=[(e.label(), e.key) for e in entries], value=entry.key if entry else None),
+            "model_delete_row": gr.update(visible=False),
+            "models_note": note,
+        }
+        play.delete_pending = ""
+        if entry is None:
+            play.model_key, play.axes = "", []
+            out.update(
+                model_info="No model yet. Train one on the **Train** tab, then press **Play with this model**; or import a model file (.sdamodel).",
+                model_name="", model_description="", preset_select=gr.update(choices=[], value=None),
+            )
+            out.update(self._sliders([]))
+            return out
+        out.update(self._load(play, entry))
+        return out
+
+    def _load(self, play: PlayState, entry: ModelEntry) -> dict:
+        out = {"model_name": entry.name, "model_description": entry.description}
+        try:
+            generator = self.generators.get(entry)
+        except Exception as exc:  # GenerationError, a damaged or foreign file
+            play.model_key, play.axes = entry.key, []
+            out.update(model_info=f"'{entry.name}' cannot be played: {exc}", play_note="")
+            out.update(self._sliders([]))
+            return out
+        changed = play.model_key != entry.key
+        play.model_key = entry.key
+        play.axes = [AxisView(a.key, a.label, float(a.share), float(a.safe_min), float(a.safe_max)) for a in generator.axes[:MAX_AXES]]
+        out["model_info"] = _model_markdown(entry, generator)
+        if changed:
+            out.update(self._sliders(play.axes))
+        names = self.files(play).presets.names(entry.key)
+        out["preset_select"] = gr.update(choices=names, value=None)
+        return out
+
+    @staticmethod
+    def _sliders(axes: list[AxisView]) -> dict:
+        out = {}
+        for index, name in enumerate(AXIS_NAMES):
+            if index < len(axes):
+                axis = axes[index]
+                low, high, step = axis.slider_range
+                out[name] = gr.update(visible=True, label=axis.title, info=axis.info(), minimum=low, maximum=high, value=0.0, step=step)
+            else:
+                out[name] = gr.update(visible=False, value=0.0)
+        return out
+
+    # ------------------------------------------------------------ events
+    def select(self, play: PlayState | None, key: str) -> dict:
+        if play is None or not key or key == play.model_key:
+            return {}
+        return self.show(play, key)
+
+    def save_info(self, play: PlayState | None, name: str, description: str) -> dict:
+        """Rename and describe the current model."""
+        if play is None or not play.model_key:
+            return {"models_note": "Pick a model first."}
+        store = self.files(play).models
+        try:
+            store.rename(play.model_key, name)
+            entry = store.describe(play.model_key, description)
+        except ValueError as exc:
+            return {"models_note": str(exc)}
+        out = self.show(play, entry.key, note=f"Saved: '{entry.name}'.")
+        return out
+
+    def ask_remove(self, play: PlayState | None) -> dict:
+        if play is None or not play.model_key:
+            return {"models_note": "Pick a model first."}
+        entry = self.files(play).models.get(play.model_key)
+        if entry is None:
+            return self.show(play)
+        play.delete_pending = entry.key
+        what = "Its file is deleted." if entry.kind == "file" else "The training run stays on the Train tab; its **Play with this model** button brings the model back."
+        return {"model_delete_row": gr.update(visible=True), "models_note": f"Remove **{entry.name}** from your models? {what}"}
+
+    def confirm_remove(self, play: PlayState | None) -> dict:
+        if play is None or not play.delete_pending:
+            return {"model_delete_row": gr.update(visible=False)}
+        key, play.delete_pending = play.delete_pending, ""
+        files = self.files(play)
+        entry = files.models.get(key)
+        try:
+            files.models.remove(key)
+        except ValueError as exc:
+            return {"models_note": str(exc), "model_delete_row": gr.update(visible=False)}
+        if entry is not None and entry.kind == "file":
+            files.presets.forget_model(key)
+        play.model_key = ""
+        return self.show(play, note=f"Removed '{entry.name if entry else key}'.")
+
+    def cancel_remove(self, play: PlayState | None) -> dict:
+        if play is not None:
+            play.delete_pending = ""
+        return {"model_delete_row": gr.update(visible=False), "models_note": "Kept."}
+
+    def import_file(self, play: PlayState | None, upload) -> dict:
+        """A model file dropped on the import area: checked by loading it, then added."""
+        from sda.ui.play.inputs import uploaded_path
+
+        path = uploaded_path(upload)
+        if play is None or path is None:
+            return {}
+
+        def check(candidate):
+            from sda.generation import load_generator
+
+            generator = load_generator(candidate)
+            return generator.name, generator.description
+
+        try:
+            entry = self.files(play).models.import_file(path, check)
+        except Exception as exc:  # not a model file: say so, keep nothing
+            reason = str(exc).replace(str(path.parent), "").strip() or type(exc).__name__
+            out = {"models_note": f"'{path.name}' was not imported: {reason}"}
+            out["model_import"] = None
+            return out
+        out = self.show(play, entry.key, note=f"Imported '{entry.name}'.")
+        out["model_import"] = None
+        return out
+
+    def export_file(self, play: PlayState | None) -> dict:
+        """The current model as one .sdamodel file for download."""
+        if play is None or not play.model_key:
+            return {"models_note": "Pick a model first."}
+        files = self.files(play)
+        entry = files.models.get(play.model_key)
+        if entry is None:
+            return self.show(play)
+        target = files.download_folder() / f"{_file_stem(entry.name)}.sdamodel"
+        try:
+            from sda.generation import export_model_file
+
+            written = export_model_file(entry.source, target, name=entry.name, description=entry.description)
+        except Exception as exc:
+            return {"models_note": f"The model file could not be written: {exc}"}
+        return {"model_export_file": gr.update(value=servable(written), visible=True), "models_note": f"'{entry.name}' as a model file: open it on any sda with Import."}
+
+    def play_run(self, play: PlayState | None, run_dir) -> dict:
+        """"Play with this model" on the Train tab: the run's best checkpoint, loaded on Play."""
+        if play is None:
+            return {}
+        if run_dir is None:
+            return {"play_model_note": "Open a run first (click it in Your runs)."}
+        entry = self.files(play).models.restore_run(run_dir.name)
+        if entry is None:
+            return {"play_model_note": "This run has no checkpoint yet: wait for its first epochs."}
+        out = self.show(play, entry.key, note="")
+        out["tabs"] = gr.Tabs(selected="play")
+        out["play_model_note"] = ""
+        return out
+
+    def api_list(self, workspace_id: str) -> list[dict]:
+        """Models of the workspace whose id is given: key, name, description, axes."""
+        from sda.server.workspace import is_valid_workspace_id
+
+        if not is_valid_workspace_id(workspace_id):
+            return []
+        files = PlayFiles.of(self.settings, workspace_id)
+        if not files.workspace.dir.is_dir():
+            return []
+        return [{"model": e.key, "name": e.name, "description": e.description} for e in files.models.list()]
+
+
+def _model_markdown(entry: ModelEntry, generator) -> str:
+    """Name, description and what the model learned from (from the engine's info)."""
+    info = dict(getattr(generator, "info", {}) or {})
+    lines = [f"**{entry.name}**" + (f": {entry.description}" if entry.description else "")]
+    facts = []
+    dataset = info.get("dataset") or {}
+    if dataset.get("files"):
+        facts.append(f"trained on {dataset['files']} files ({float(dataset.get('seconds', 0)):.0f} s of audio)")
+    if info.get("epochs"):
+        facts.append(f"{info['epochs']} epochs")
+    if isinstance(info.get("trained_at"), (int, float)):
+        facts.append("trained " + time.strftime("%d %b %Y %H:%M", time.localtime(info["trained_at"])))
+    axes = len(generator.axes)
+    facts.append(f"{axes} ax{'is' if axes == 1 else 'es'}" + (f" (the first {MAX_AXES} have sliders)" if axes > MAX_AXES else ""))
+    lines.append(" · ".join(facts))
+    return "  \n".join(lines)
+
+
+def _file_stem(name: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._ -]+", "_", name).strip(" ._") or "model"
+    return stem[:60]

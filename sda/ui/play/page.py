@@ -1,0 +1,98 @@
+"""The Play page's handlers, put together, and the public API behind them.
+
+``PlayPage`` is one object per server: ``models`` (play_models.py), ``sounds``
+(play_sounds.py), ``library`` (play_library.py) and ``export`` (play_export.py)
+hold the handlers play_layout.py wires to the page. All generation goes
+through ``sda.generation``; loaded models are shared through one cache.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sda.server.generators import GeneratorCache
+from sda.ui.train.state import PageState
+from sda.ui.play.export import ExportHandlers
+from sda.ui.play.library import LibraryHandlers, history_table
+from sda.ui.play.models import ModelHandlers
+from sda.ui.play.sounds import PlayError, SoundHandlers
+from sda.ui.play.state import PlayState
+from sda.server.play_files import PlayFiles
+from sda.ui.serving import servable
+from sda.server.settings import AppSettings
+from sda.server.workspace import Workspace, is_valid_workspace_id
+
+
+class PlayPage:
+    """Every handler of the Play tab, for one server."""
+
+    def __init__(self, settings: AppSettings, generators: GeneratorCache | None = None) -> None:
+        self.settings = settings
+        self.generators = generators or GeneratorCache()
+        self.models = ModelHandlers(settings, self.generators)
+        self.sounds = SoundHandlers(settings, self.generators)
+        self.library = LibraryHandlers(settings)
+        self.export = ExportHandlers(settings, self.generators)
+
+    def load(self, page: PageState | None) -> dict:
+        """After the Train tab found the page's workspace: its models, history and presets."""
+        if page is None:
+            return {}
+        play = PlayState(workspace_id=page.workspace_id)
+        out = {"play": play}
+        out.update(self.models.show(play))
+        out["history"] = history_table(play, PlayFiles.of(self.settings, play.workspace_id).history)
+        return out
+
+    def refresh(self, play: PlayState | None) -> dict:
+        """The tab was opened: models (a run may have got its first checkpoint) and history (the API adds to it) again."""
+        if play is None:
+            return {}
+        out = self.models.show(play)
+        out["history"] = history_table(play, PlayFiles.of(self.settings, play.workspace_id).history)
+        return out
+
+    def play_run(self, page: PageState | None, play: PlayState | None) -> dict:
+        """"Play with this model" on the Train tab, for the run the Train tab shows."""
+        view = page.view if page else None
+        return self.models.play_run(play, Path(view.run_dir) if view else None)
+
+    # ------------------------------------------------------------------- API
+    def _api_play(self, workspace_id: str, model: str) -> PlayState:
+        if not is_valid_workspace_id(workspace_id) or not Workspace(self.settings, workspace_id).dir.is_dir():
+            raise PlayError("Unknown workspace id.")
+        play = PlayState(workspace_id=workspace_id, model_key=str(model or ""))
+        entry = PlayFiles.of(self.settings, workspace_id).models.get(play.model_key)
+        if entry is None:
+            raise PlayError(f"No model '{model}' in this workspace (list_models names them).")
+        from sda.ui.play.state import AxisView
+
+        generator = self.generators.get(entry)
+        play.axes = [AxisView(a.key, a.label, float(a.share), float(a.safe_min), float(a.safe_max)) for a in generator.axes]
+        return play
+
+    def _api_result(self, items) -> tuple[list[str], list[dict]]:
+        return [servable(i.audio_path) for i in items], [i.settings for i in items]
+
+    def api_generate(self, workspace_id: str, model: str, seconds: float, seed: float, axes: dict | None, evolve: float):
+        """One new sound: (audio file, its settings)."""
+        play = self._api_play(workspace_id, model)
+        files, settings = self._api_result(self.sounds.make_new(play, seed, seconds, evolve, dict(axes or {})))
+        return files[0], settings[0]
+
+    def api_vary(self, workspace_id: str, model: str, sound, count: float, amount: float, seed: float):
+        """Variations of an uploaded sound: (audio files, their settings)."""
+        play = self._api_play(workspace_id, model)
+        return self._api_result(self.sounds.make_variations(play, sound, count, amount, seed, {}))
+
+    def api_morph(self, workspace_id: str, model: str, sound_a, sound_b, steps: float, seconds: float):
+        """Morph A into B: ``steps`` files, or with seconds > 0 one continuous sound."""
+        play = self._api_play(workspace_id, model)
+        mode = "continuous" if seconds and float(seconds) > 0 else "steps"
+        return self._api_result(self.sounds.make_morph(play, sound_a, sound_b, mode, steps, seconds))
+
+    def api_resynthesise(self, workspace_id: str, model: str, sound, axes: dict | None):
+        """An uploaded recording through the model, axes as offsets: (audio file, its settings)."""
+        play = self._api_play(workspace_id, model)
+        files, settings = self._api_result(self.sounds.make_resynthesis(play, sound, dict(axes or {})))
+        return files[0], settings[0]

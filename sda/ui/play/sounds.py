@@ -1,0 +1,189 @@
+"""Play tab handlers that make sounds: generate, variations, morph, resynthesis.
+
+Everything here asks ``sda.generation`` for sounds and files them in the
+browser's history (sound, sidecar, picture); the newest result goes to the
+main player. The same actions back the public API (``api_*``).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import gradio as gr
+import soundfile as sf
+
+from sda.server.generators import GeneratorCache
+from sda.server.history import HistoryItem
+from sda.server.pictures import sound_picture
+from sda.ui.play.inputs import DroppedSoundError, read_dropped_sound
+from sda.ui.play.library import history_table
+from sda.ui.play.models import AXIS_NAMES
+from sda.ui.play.state import PlayState
+from sda.server.play_files import PlayFiles
+from sda.ui.serving import servable
+from sda.server.settings import AppSettings
+
+RESULT_OUT = ["gen_audio", "gen_picture", "results", "history", "play_note"]
+MIN_SECONDS, MAX_SECONDS = 0.1, 60.0
+
+
+class PlayError(ValueError):
+    """Something the user can fix; the message says what."""
+
+
+class SoundHandlers:
+    def __init__(self, settings: AppSettings, generators: GeneratorCache) -> None:
+        self.settings = settings
+        self.generators = generators
+
+    # ------------------------------------------------------------- controls
+    def randomize(self, play: PlayState | None) -> dict:
+        """Every slider somewhere inside its safe range."""
+        if play is None:
+            return {}
+        rng = random.Random()
+        return {name: round(rng.uniform(a.safe_min, a.safe_max), 3) for name, a in zip(AXIS_NAMES, play.axes)}
+
+    def reset(self, play: PlayState | None) -> dict:
+        """Every slider back to the centre of the model's sounds."""
+        return {name: 0.0 for name in AXIS_NAMES}
+
+    def dice(self) -> dict:
+        return {"seed": random.randrange(0, 2**31 - 1)}
+
+    # -------------------------------------------------------------- actions
+    def generate(self, play: PlayState | None, seed, seconds, evolve, *axis_values) -> dict:
+        return self._act(play, lambda: self.make_new(play, seed, seconds, evolve, slider_axes(play, axis_values)))
+
+    def vary(self, play: PlayState | None, upload, count, amount, seed, *axis_values) -> dict:
+        return self._act(play, lambda: self.make_variations(play, upload, count, amount, seed, slider_axes(play, axis_values)))
+
+    def morph(self, play: PlayState | None, upload_a, upload_b, mode, steps, seconds) -> dict:
+        return self._act(play, lambda: self.make_morph(play, upload_a, upload_b, mode, steps, seconds))
+
+    def resynthesise(self, play: PlayState | None, upload, *axis_values) -> dict:
+        return self._act(play, lambda: self.make_resynthesis(play, upload, slider_axes(play, axis_values)))
+
+    def _act(self, play: PlayState | None, make) -> dict:
+        if play is None:
+            return {}
+        try:
+            items = make()
+        except (PlayError, DroppedSoundError) as exc:
+            return {"play_note": str(exc)}
+        except ValueError as exc:  # GenerationError: the engine's own sentence
+            return {"play_note": f"Could not make the sound: {exc}"}
+        return self.show(play, items)
+
+    def show(self, play: PlayState, items: list[HistoryItem], note: str = "") -> dict:
+        """The first result in the main player and picture; all of them listed; history updated."""
+        first = items[0]
+        play.current = first.id
+        files = PlayFiles.of(self.settings, play.workspace_id)
+        out = {
+            "gen_audio": servable(first.audio_path),
+            "gen_picture": servable(first.path(first.picture)) if first.picture else None,
+            "results": gr.update(value=[servable(i.audio_path) for i in items], visible=len(items) > 1),
+            "history": history_table(play, files.history),
+            "play_note": note or (f"{first.label}" if len(items) == 1 else f"{len(items)} sounds: {first.label} (first shown)"),
+        }
+        notes = list(dict.fromkeys(n for i in items for n in i.settings.get("notes", [])))
+        if notes:
+            out["play_note"] += "  \n" + "  \n".join(notes)
+        return out
+
+    # ------------------------------------------------------- engine calls
+    def make_new(self, play: PlayState, seed, seconds, evolve, axes: dict) -> list[HistoryItem]:
+        """One new sound; ``axes`` by key or number, as the engine takes them."""
+        generator, entry = self._generator(play)
+        seconds = checked_seconds(seconds)
+        seed = _seed(seed)
+        sound = generator.generate(seconds=seconds, seed=seed, axes=axes, evolve=float(evolve or 0.0))
+        label = f"seed {seed} · {seconds:g} s" + (f" · evolve {float(evolve):g}" if evolve else "") + _axes_text(axes)
+        return [self._keep(play, entry, sound, "generate", label, {"seed": seed, "seconds": seconds, "evolve": float(evolve or 0.0), "axes": axes})]
+
+    def make_variations(self, play: PlayState, upload, count, amount, seed, axes: dict) -> list[HistoryItem]:
+        generator, entry = self._generator(play)
+        audio, name = read_dropped_sound(upload, self.settings, "a sound to vary")
+        count = max(1, min(int(count or 4), 16))
+        amount = float(amount if amount is not None else 0.5)
+        sounds = generator.vary(audio, count=count, amount=amount, seed=_seed(seed), axes=axes or None)
+        return [
+            self._keep(play, entry, s, "variation", f"variation {i + 1}/{len(sounds)} of {name} · amount {amount:g}" + _axes_text(axes), {})
+            for i, s in enumerate(sounds)
+        ]
+
+    def make_morph(self, play: PlayState, upload_a, upload_b, mode, steps, seconds) -> list[HistoryItem]:
+        generator, entry = self._generator(play)
+        audio_a, name_a = read_dropped_sound(upload_a, self.settings, "sound A")
+        audio_b, name_b = read_dropped_sound(upload_b, self.settings, "sound B")
+        if str(mode).lower().startswith("continuous"):
+            seconds = checked_seconds(seconds)
+            sound = generator.morph_continuous(audio_a, audio_b, seconds=seconds)
+            return [self._keep(play, entry, sound, "morph", f"{name_a} turning into {name_b} · {seconds:g} s", {})]
+        steps = max(2, min(int(steps or 5), 16))
+        sounds = generator.morph(audio_a, audio_b, steps=steps)
+        return [self._keep(play, entry, s, "morph", f"morph step {i + 1}/{len(sounds)}: {name_a} to {name_b}", {}) for i, s in enumerate(sounds)]
+
+    def make_resynthesis(self, play: PlayState, upload, axes: dict) -> list[HistoryItem]:
+        generator, entry = self._generator(play)
+        audio, name = read_dropped_sound(upload, self.settings, "a recording")
+        sound = generator.resynthesise(audio, axes=axes or None)
+        return [self._keep(play, entry, sound, "resynthesis", f"{name} through the model" + _axes_text(axes), {})]
+
+    # ------------------------------------------------------------ helpers
+    def _generator(self, play: PlayState):
+        entry = PlayFiles.of(self.settings, play.workspace_id).models.get(play.model_key) if play.model_key else None
+        if entry is None:
+            raise PlayError("Pick a model first (train one on the Train tab, or import a model file).")
+        return self.generators.get(entry), entry
+
+    def _keep(self, play: PlayState, entry, sound, kind: str, label: str, recall: dict) -> HistoryItem:
+        """File one sound in the history: audio and sidecar (by the engine), picture, item."""
+        from sda.generation import save_sound
+
+        history = PlayFiles.of(self.settings, play.workspace_id).history
+        folder = history.new_folder()
+        name = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{entry.name}-{kind}-{folder.name[-4:]}").strip("-")[:60]
+        audio_path, sidecar = save_sound(sound, folder / f"{name}.wav")
+        heard, rate = sf.read(str(audio_path), dtype="float32")  # the file as played (normalised), not the raw level
+        sound_picture(heard, rate, label).save(folder / "picture.png")
+        seconds = len(sound.audio) / sound.sample_rate
+        settings = dict(getattr(sound, "settings", {}) or {})
+        settings["recall"] = recall  # what the page's controls held, for "Use its settings"
+        settings["notes"] = list(getattr(sound, "notes", []) or [])  # what the engine had to change (a clamped axis)
+        return history.commit(
+            folder, kind=kind, model_key=entry.key, model_name=entry.name, label=label,
+            audio=Path(audio_path).name, sidecar=Path(sidecar).name, picture="picture.png", seconds=seconds, settings=settings,
+        )
+
+
+def slider_axes(play: PlayState | None, values) -> dict[str, float]:
+    """Slider values by axis key; centred axes are left out."""
+    if play is None:
+        return {}
+    return {a.key: round(float(v), 4) for a, v in zip(play.axes, values) if v is not None and abs(float(v)) > 1e-9}
+
+
+def checked_seconds(value) -> float:
+    """A duration from the page, 0.1 to 60 s; PlayError saying so otherwise."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise PlayError("Duration must be a number of seconds (0.1 to 60).") from None
+    if not MIN_SECONDS <= seconds <= MAX_SECONDS:
+        raise PlayError(f"Duration {seconds:g} s is outside 0.1 to 60 s.")
+    return seconds
+
+
+def _seed(value) -> int:
+    try:
+        return int(value) if value is not None else 0
+    except (TypeError, ValueError):
+        raise PlayError("The seed must be a whole number (press the dice for a new one).") from None
+
+
+def _axes_text(axes: dict[str, float]) -> str:
+    return "".join(f" · {key} {value:+.2f}" for key, value in axes.items())

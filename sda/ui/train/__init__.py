@@ -1,0 +1,1 @@
+"""The Train tab: layout, handlers and the page state behind them."""
