@@ -8,6 +8,7 @@ sda.bench.synth, so the app can train on something with nothing uploaded.
 
 from __future__ import annotations
 
+import argparse
 import struct
 import sys
 from pathlib import Path
@@ -72,6 +73,7 @@ def pin_ogg_serial(path: Path, serial: int = 0x5DA) -> None:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     for old in DEMO_DIR.glob("*.ogg"):
         old.unlink()
