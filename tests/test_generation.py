@@ -105,6 +105,80 @@ def test_vary_amount_zero_is_the_plain_reconstruction(gen, kit_sounds):
     assert len(plain.audio) == len(source)
 
 
+def test_resynthesis_is_the_one_reconstruction_and_a_zero_axis_offset_changes_nothing(gen, kit_sounds):
+    from sda.generation.reconstruct import reconstruct_audio
+
+    source = kit_sounds[0]
+    plain = reconstruct_audio(gen.model, gen.spectrogram, source, quality="fast")
+    assert np.array_equal(gen.resynthesise(source).audio, plain)
+    assert np.array_equal(gen.resynthesise(source, {gen.axes[0].key: 0.0}).audio, plain)
+    assert not np.array_equal(gen.resynthesise(source, {gen.axes[0].key: gen.axes[0].safe_max}).audio, plain)
+    # A batch gives each sound its own reconstruction (what training's previews write).
+    batch = np.stack([source, source[::-1].copy()])
+    assert np.array_equal(reconstruct_audio(gen.model, gen.spectrogram, batch, quality="fast")[0], plain)
+
+
+def test_long_sounds_go_in_windows_whose_latent_frames_line_up(gen, kit_sounds, monkeypatch):
+    import sda.generation.reconstruct as reconstruct
+
+    mel = gen.spectrogram.waveform_to_mel(torch.from_numpy(np.concatenate(kit_sounds[:3])))[None]
+    one_pass = reconstruct.reconstruct_mel(gen.model, mel)
+    monkeypatch.setattr(reconstruct, "WINDOW_FRAMES", 64)  # a few windows instead of one per 30 s
+    monkeypatch.setattr(reconstruct, "BLEND_FRAMES", 12)
+    seen = []
+
+    def record(latents, frames):
+        assert latents.shape[-1] == frames.stop - frames.start
+        seen.append(frames)
+        return latents
+
+    windowed = reconstruct.reconstruct_mel(gen.model, mel, record)
+    stride, length = gen.model.time_stride, gen.model.latent_frames(mel.shape[-1])
+    assert len(seen) > 3 and seen[0].start == 0 and seen[-1].stop == length
+    assert all(b.start < a.stop for a, b in zip(seen, seen[1:]))  # windows overlap: no latent frame is skipped
+    zero = reconstruct.add_offsets(torch.zeros(gen.model.latent_dim, length))
+    assert torch.equal(reconstruct.reconstruct_mel(gen.model, mel, zero), windowed)
+    # Blending in the mel domain barely moves the reconstruction, far less than the model's own error.
+    assert (windowed - one_pass).abs().mean() < 0.2 * (one_pass - mel).abs().mean()
+    window, blend = reconstruct.window_frames(stride)
+    assert window % stride == 0 and blend % stride == 0 and window <= 64 and blend >= 12
+
+
+def test_cli_reconstruct_gives_the_same_audio_with_and_without_a_zero_axis_offset(run, gen, tmp_path):
+    import soundfile as sf
+
+    from conftest import sda
+
+    sound = sorted((run.parent / "kit").glob("*.wav"))[0]
+    written = {}
+    for name, extra in {"plain": [], "zero": ["--set", f"{gen.axes[0].key}=0"], "moved": ["--set", "1=1.5"]}.items():
+        proc = sda("reconstruct", "--model", run, sound, "--out", tmp_path / name, "--device", "cpu", *extra)
+        assert proc.returncode == 0, proc.stderr
+        written[name], rate = sf.read(tmp_path / name / sound.name, dtype="float32")
+        assert rate == SR and len(written[name]) == len(load_audio(sound).audio)
+    assert np.array_equal(written["plain"], written["zero"])
+    assert not np.array_equal(written["plain"], written["moved"])
+
+
+def test_cli_reconstruct_needs_no_axis_analysis_without_set(run, tmp_path):
+    """A checkpoint away from its run (no analysis, no record of its sounds) still reconstructs.
+
+    With --set, which needs the axes, the one line error says what is missing."""
+    import shutil
+
+    from conftest import assert_user_error, sda
+    from sda.runs.checkpoints import get_latest_checkpoint
+
+    lone = tmp_path / "lone.pt"
+    shutil.copy(get_latest_checkpoint(run / "checkpoints"), lone)
+    sound = sorted((run.parent / "kit").glob("*.wav"))[0]
+    proc = sda("reconstruct", "--model", lone, sound, "--out", tmp_path / "out", "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / sound.name).is_file() and not list(tmp_path.glob("*analysis*"))
+    moved = sda("reconstruct", "--model", lone, sound, "--out", tmp_path / "moved", "--device", "cpu", "--set", "1=0")
+    assert_user_error(moved, "lone.pt", "no axis analysis", "analyse")
+
+
 def test_variations_keep_the_length_and_stay_closer_to_their_source_than_other_sounds(gen, kit_sounds):
     source = kit_sounds[0]
     variations = gen.vary(source, count=3, amount=0.3, seed=7)

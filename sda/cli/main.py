@@ -8,6 +8,9 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Callable
+
+import numpy as np
 
 from sda.audio.io import write_wav
 from sda.audio.validation import DatasetError, DurationLimits, decode_dataset, require_usable
@@ -123,31 +126,47 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_reconstruct(args) -> int:
-    from sda.generation.axes import parse_setting
-    from sda.generation.model_file import MODEL_FILE_SUFFIX
+# Reconstructions are files a user keeps: the slower, closer inversion, with --set or without.
+RECONSTRUCT_QUALITY = "best"
 
-    if args.set or Path(args.model).suffix.lower() == MODEL_FILE_SUFFIX:
-        # Axis offsets (and model files) go through the generator, which knows the axes.
+
+def _reconstructor(args) -> tuple[Callable[[np.ndarray], np.ndarray], int]:
+    """The function ``reconstruct`` applies to each sound, and the model's sample rate.
+
+    Both ways end in ``sda.generation.reconstruct.reconstruct_audio``: with
+    --set the generator (which needs the model's axes, so its analysis) moves
+    the latents; without, the model alone is enough, so a run whose sound
+    files are gone still reconstructs. ``--set AXIS=0`` gives the same audio.
+    """
+    if args.set:
         from sda.generation import load_generator
+        from sda.generation.axes import parse_setting
 
         gen = load_generator(args.model, args.device)
-        axes = dict(parse_setting(text) for text in args.set or [])
-        rate = gen.sample_rate
+        axes = dict(parse_setting(text) for text in args.set)
 
-        def reconstruct(audio):
-            sound = gen.resynthesise(audio, axes, quality="best")
+        def through_generator(audio: np.ndarray) -> np.ndarray:
+            sound = gen.resynthesise(audio, axes, quality=RECONSTRUCT_QUALITY)
             for note in sound.notes:
                 print(f"Note: {note}")
             return sound.audio
-    else:
-        from sda.generation.reconstruct import load_model, reconstruct_audio
+        return through_generator, gen.sample_rate
 
-        loaded = load_model(Path(args.model), args.device)
-        rate = loaded.spectrogram.config.sample_rate
+    from sda.generation.loader import load_source
+    from sda.generation.reconstruct import reconstruct_audio
 
-        def reconstruct(audio):
-            return reconstruct_audio(loaded, audio)
+    device = resolve_device(args.device)
+    source = load_source(args.model)
+    model, spectrogram = source.model.to(device).eval(), source.spectrogram.to(device)
+
+    def through_model(audio: np.ndarray) -> np.ndarray:
+        return reconstruct_audio(model, spectrogram, audio, quality=RECONSTRUCT_QUALITY)
+    return through_model, spectrogram.config.sample_rate
+
+
+def cmd_reconstruct(args) -> int:
+    """``python -m sda reconstruct``: one WAV per input, same name, same length, through the model."""
+    reconstruct, rate = _reconstructor(args)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     dataset = decode_dataset(args.inputs, limits=_limits(args))

@@ -1,4 +1,4 @@
-"""Checks on what a caller hands the generator: durations, sounds, seeds, amounts, counts.
+"""Checks on what a caller hands the generator: durations, sounds, seeds, amounts, counts, quality.
 
 Each failure is a GenerationError whose message names the setting and the
 values allowed.
@@ -12,6 +12,7 @@ import math
 import numpy as np
 import torch
 
+from sda.audio.spectrogram import INVERSION_QUALITIES
 from sda.generation.errors import GenerationError
 
 MIN_SECONDS, MAX_SECONDS = 0.1, 60.0
@@ -77,3 +78,10 @@ def check_whole(value, name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= int(value) <= high:
         raise GenerationError(f"{name.capitalize()} {value!r} must be a whole number from {low} to {high}.")
     return int(value)
+
+
+def check_quality(quality) -> str:
+    """An inversion quality: "fast" (previews, the Play page) or "best" (files a user keeps)."""
+    if quality not in INVERSION_QUALITIES:
+        raise GenerationError(f"Quality '{quality}' is not known; use fast or best.")
+    return quality

@@ -3,8 +3,10 @@
 Latents come from the data prior (``prior.py``) or from encoding the user's
 own sounds, are steered along the named axes, decoded to a log-mel
 spectrogram and inverted to audio in one pass over the whole sound, so the
-output has exactly the asked length. Everything random is seeded: the same
-model, settings and seed give the same audio, sample for sample.
+output has exactly the asked length. Resynthesis and variations are
+reconstructions with moved latents, so they go through the one reconstruction
+path (``reconstruct.py``). Everything random is seeded: the same model,
+settings and seed give the same audio, sample for sample.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sda.generation.axes import Axis, find_axis, resolve_axes
 from sda.generation.checks import (
     check_audio,
     check_fraction,
+    check_quality,
     check_seconds,
     check_seed,
     check_whole,
@@ -26,12 +29,12 @@ from sda.generation.checks import (
     rounded,
     short_digest,
 )
-from sda.generation.errors import GenerationError
 from sda.generation.model_source import ModelSource
+from sda.generation.reconstruct import add_offsets, reconstruct_audio
 from sda.generation.windows import JOIN_FRAMES, crossfade, join_db, overlap_frames, tile, window_count
 
 MAX_COUNT, MAX_STEPS = 256, 64
-END_FADE_SECONDS = 0.005  # a cut-off tail must not click
+END_FADE_SECONDS = 0.005  # a generated or morphed tail cut off must not click; reconstructions end as their input
 
 
 @dataclass
@@ -108,16 +111,14 @@ class Generator:
         amount = check_fraction(amount, "amount")
         seed = check_seed(seed)
         offsets, notes = resolve_axes(self.axes, axes)
-        latent, frames = self._encode(wave)
         digest = short_digest(wave)
         sounds = []
         for number in range(count):
             rng = np.random.default_rng([seed, number])
-            z = latent + self._window_offsets(latent.shape[-1], offsets, rng, amount)
-            mel = self.model.decode(z[None], frames)[0].float()
-            out = self._render(mel, len(wave), seed + number, quality)
-            sounds.append(Sound(out, self.sample_rate, self._settings("vary", quality=quality, seed=seed, variation=number, count=count, amount=amount, axes=offsets,
-                seconds=rounded(len(wave) / self.sample_rate), source_sha256=digest), list(notes)))
+            out = self._reconstruct(wave, offsets, rng, amount, seed + number, quality)
+            settings = self._settings("vary", quality=quality, seed=seed, variation=number, count=count, amount=amount,
+                                      axes=offsets, seconds=rounded(len(wave) / self.sample_rate), source_sha256=digest)
+            sounds.append(Sound(out, self.sample_rate, settings, list(notes)))
         return sounds
 
     @torch.no_grad()
@@ -125,12 +126,10 @@ class Generator:
         """``audio`` played through the model, pushed along ``axes`` (offsets from its own position)."""
         wave = self._input(audio, "sound to resynthesise")
         offsets, notes = resolve_axes(self.axes, axes)
-        latent, frames = self._encode(wave)
-        z = latent + self._window_offsets(latent.shape[-1], offsets, None, 0.0)
-        mel = self.model.decode(z[None], frames)[0].float()
-        out = self._render(mel, len(wave), 0, quality)
-        return Sound(out, self.sample_rate, self._settings("resynthesise", quality=quality, axes=offsets, seconds=rounded(len(wave) / self.sample_rate),
-                                                           source_sha256=short_digest(wave)), notes)
+        out = self._reconstruct(wave, offsets, None, 0.0, 0, quality)
+        settings = self._settings("resynthesise", quality=quality, axes=offsets,
+                                  seconds=rounded(len(wave) / self.sample_rate), source_sha256=short_digest(wave))
+        return Sound(out, self.sample_rate, settings, notes)
 
     @torch.no_grad()
     def morph(self, audio_a: np.ndarray, audio_b: np.ndarray, steps: int = 5, quality: str = "fast") -> list[Sound]:
@@ -211,9 +210,17 @@ class Generator:
     def _encode_mel(self, mel: torch.Tensor) -> torch.Tensor:
         return self.model.encode(mel[None])[0][0].float()
 
-    def _encode(self, wave: np.ndarray) -> tuple[torch.Tensor, int]:
-        mel = self._mel(wave)
-        return self._encode_mel(mel), mel.shape[-1]
+    def _reconstruct(self, wave: np.ndarray, offsets: dict[str, float], rng: np.random.Generator | None,
+                     amount: float, seed: int, quality: str) -> np.ndarray:
+        """``wave`` through the one reconstruction path, its latents moved along axes (and randomly, with ``rng``).
+
+        No axes and no randomness is the plain reconstruction, the same as ``python -m sda reconstruct``.
+        """
+        if not offsets and rng is None:
+            return reconstruct_audio(self.model, self.spectrogram, wave, seed=seed, quality=quality)
+        length = self.model.latent_frames(self.spectrogram.config.frames_for(len(wave)))
+        edit = add_offsets(self._window_offsets(length, offsets, rng, amount))
+        return reconstruct_audio(self.model, self.spectrogram, wave, seed=seed, quality=quality, edit=edit)
 
     # -- audio ---------------------------------------------------------------
     @torch.no_grad()
@@ -236,8 +243,6 @@ class Generator:
 
 def _invert(spectrogram, mel: torch.Tensor, samples: int, seed: int, quality: str) -> np.ndarray:
     """Mel -> audio; ``quality`` "best" for files a user keeps."""
-    if quality not in ("fast", "best"):
-        raise GenerationError(f"Quality '{quality}' is not known; use fast or best.")
-    wave = spectrogram.mel_to_waveform(mel, samples, seed=seed, quality=quality)
+    wave = spectrogram.mel_to_waveform(mel, samples, seed=seed, quality=check_quality(quality))
     audio = wave.float().cpu().numpy().astype(np.float32)
     return np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)

@@ -3,7 +3,8 @@
 Two kinds per preview epoch: ``preview_epochNNNN_XX.wav``, new sounds
 drawn from the data prior the generator uses after training (or, without
 training spectrograms at hand, from N(0, I)), and ``recon_epochNNNN_XX.wav``, a validation
-clip passed through the model (the clearest sign of what it has learned).
+clip passed through the model (the clearest sign of what it has learned), by
+the same reconstruction path as ``python -m sda reconstruct``.
 Both run without gradients, in one batched inversion, in a fraction of a
 second on CPU.
 """
@@ -19,16 +20,17 @@ import torch
 from sda.audio.io import write_wav
 from sda.audio.spectrogram import AudioSpectrogram
 from sda.generation.quick_prior import data_prior_previews
+from sda.generation.reconstruct import reconstruct_audio
 from sda.models.vae import ConvVAE
 
 _PREVIEW = re.compile(r"(preview|recon)_epoch(\d+)_(\d+)\.wav$")
 
 
-def _write_batch(waves: torch.Tensor, output_dir: Path, prefix: str, epoch: int, sample_rate: int) -> list[Path]:
+def _write_batch(waves: np.ndarray, output_dir: Path, prefix: str, epoch: int, sample_rate: int) -> list[Path]:
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for number, wave in enumerate(waves.detach().float().cpu().numpy()):
+    for number, wave in enumerate(waves):
         path = output_dir / f"{prefix}_epoch{epoch:04d}_{number:02d}.wav"
         write_wav(path, wave, sample_rate)
         paths.append(path)
@@ -58,12 +60,12 @@ def generate_preview(
     try:
         if data_mels:
             waves = data_prior_previews(model, spectrogram, data_mels, num_samples, seconds, seed + 1000 * epoch)
-            return _write_batch(torch.from_numpy(np.stack(waves)), output_dir, "preview", epoch, spectrogram.config.sample_rate)
+            return _write_batch(np.stack(waves), output_dir, "preview", epoch, spectrogram.config.sample_rate)
         num_samples_audio = int(seconds * spectrogram.config.sample_rate)
         frames = spectrogram.config.frames_for(num_samples_audio)
         generator = torch.Generator().manual_seed(seed + epoch)
         mel = model.sample(num_samples, frames, device=device, temperature=temperature, generator=generator)
-        waves = spectrogram.mel_to_waveform(mel.float(), num_samples_audio, seed=seed + epoch)
+        waves = spectrogram.mel_to_waveform(mel.float(), num_samples_audio, seed=seed + epoch).cpu().numpy()
     finally:
         model.train(was_training)
     return _write_batch(waves, output_dir, "preview", epoch, spectrogram.config.sample_rate)
@@ -78,14 +80,15 @@ def generate_reconstruction_preview(
     epoch: int,
     device: torch.device | str = "cpu",
 ) -> list[Path]:
-    """Pass ``waveforms`` (N, samples) through encode (mean) -> decode -> audio; return paths."""
+    """Pass ``waveforms`` (N, samples) through the model as ``sda reconstruct`` does; return the paths written.
+
+    The one reconstruction path (``sda.generation.reconstruct``), batched, with
+    the "fast" inversion: previews must not slow training down.
+    """
     was_training = model.training
     model.eval()
     try:
-        mel = spectrogram.waveform_to_mel(waveforms.to(device))
-        mu, _ = model.encode(mel)
-        recon = model.decode(mu, mel.shape[-1])
-        waves = spectrogram.mel_to_waveform(recon.float(), waveforms.shape[-1], seed=epoch)
+        waves = reconstruct_audio(model, spectrogram, waveforms.to(device), seed=epoch, quality="fast")
     finally:
         model.train(was_training)
     return _write_batch(waves, output_dir, "recon", epoch, spectrogram.config.sample_rate)
