@@ -21,7 +21,7 @@ import torch
 from sda.audio.spectrogram import AudioSpectrogram, SpectrogramConfig
 from sda.generation.analysis import Analysis
 from sda.generation.errors import GenerationError
-from sda.models.build import ArchitectureError, build_vae
+from sda.models.build import ArchitectureError, build_vae, check_weights
 from sda.models.vae import ConvVAE
 from sda.runs.folder import read_run_info
 
@@ -80,13 +80,14 @@ def _first_line(exc: Exception) -> str:
 
 def build_model(state: dict, path: Path) -> tuple[ConvVAE, AudioSpectrogram, str]:
     """The network, spectrogram and weights id a checkpoint or model file describes."""
-    try:
-        model = build_vae(state.get("model_architecture"))
-    except ArchitectureError as exc:
-        raise GenerationError(f"'{path}' cannot be used: {exc}; it is damaged or not an sda model.") from None
     weights = state.get("model_state")
     if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
         raise GenerationError(f"'{path}' holds no model weights.")
+    try:
+        check_weights(state.get("model_architecture"), weights)  # from shapes alone: nothing is built yet
+        model = build_vae(state.get("model_architecture"))
+    except ArchitectureError as exc:
+        raise GenerationError(f"'{path}' cannot be used: {exc}; it is damaged or not an sda model.") from None
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:
