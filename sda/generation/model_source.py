@@ -23,7 +23,7 @@ from sda.generation.analysis import Analysis
 from sda.generation.errors import GenerationError
 from sda.models.build import ArchitectureError, build_vae, check_weights
 from sda.models.vae import ConvVAE
-from sda.runs.folder import read_run_info
+from sda.runs.folder import dataset_files
 
 HINT = "Give a run folder, a checkpoint .pt or a .sdamodel file."
 
@@ -131,5 +131,4 @@ def recorded_files(run_dir: Path | None) -> list[Path]:
     """The run's training and validation files that still exist."""
     if run_dir is None:
         return []
-    files = read_run_info(run_dir).get("dataset", {}).get("files", [])
-    return [Path(f["path"]) for f in files if isinstance(f, dict) and Path(str(f.get("path", ""))).is_file()]
+    return [Path(f["path"]) for f in dataset_files(run_dir) if Path(f["path"]).is_file()]

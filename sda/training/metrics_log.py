@@ -24,7 +24,7 @@ class MetricsLog:
         self._handle = open(self.path, "a", encoding="utf-8")
 
     def append(self, event: Any) -> None:
-        self._handle.write(json.dumps(event_to_dict(event)) + "\n")
+        self._handle.write(json.dumps(event_to_dict(event, self.path.parent)) + "\n")
         self._handle.flush()
 
     def close(self) -> None:
@@ -72,7 +72,7 @@ def read_events(run_dir: Path, start: int = 0) -> tuple[list[Any], int]:
     complete = data.rfind(b"\n") + 1
     for line in data[:complete].splitlines():
         try:
-            event = event_from_dict(json.loads(line))
+            event = event_from_dict(json.loads(line), Path(run_dir))
         except (ValueError, TypeError):
             continue
         if event is not None:
