@@ -20,7 +20,7 @@ from sda.generation.errors import GenerationError
 from sda.runs.checkpoints import load_checkpoint, resolve_checkpoint
 from sda.training.config import TrainingConfig, get_adaptive_config
 from sda.runs.device import resolve_device
-from sda.runs.folder import new_run_dir, read_run_info
+from sda.runs.folder import data_inputs, new_run_dir, read_run_info
 from sda.training.runner import USER_ERRORS, TrainingRunner
 
 # On one's own machine longer files are fine; the limits still stop a file that
@@ -69,7 +69,7 @@ def cmd_train(args) -> int:
         config = TrainingConfig.from_dict(state["config"])
         config.max_training_minutes = 0.0  # a shared server's time limit does not follow a run to your machine
         run_dir = Path(args.out) if args.out else resume_path.parent.parent
-        inputs = [str(Path(args.data_dir).absolute())] if args.data_dir else read_run_info(resume_path.parent.parent).get("data_inputs")
+        inputs = [str(Path(args.data_dir).absolute())] if args.data_dir else data_inputs(resume_path.parent.parent)
         if not inputs:
             raise DatasetError("This run does not record its dataset; pass DATA_DIR along with --resume.")
         print(f"Resuming {resume_path} (epoch {state['epoch']}, step {state['step']}).")

@@ -21,9 +21,9 @@ import torch
 from sda.audio.spectrogram import AudioSpectrogram, SpectrogramConfig
 from sda.generation.analysis import Analysis
 from sda.generation.errors import GenerationError
-from sda.models.build import ArchitectureError, build_vae
+from sda.models.build import ArchitectureError, build_vae, check_weights
 from sda.models.vae import ConvVAE
-from sda.runs.folder import read_run_info
+from sda.runs.folder import dataset_files
 
 HINT = "Give a run folder, a checkpoint .pt or a .sdamodel file."
 
@@ -80,13 +80,14 @@ def _first_line(exc: Exception) -> str:
 
 def build_model(state: dict, path: Path) -> tuple[ConvVAE, AudioSpectrogram, str]:
     """The network, spectrogram and weights id a checkpoint or model file describes."""
-    try:
-        model = build_vae(state.get("model_architecture"))
-    except ArchitectureError as exc:
-        raise GenerationError(f"'{path}' cannot be used: {exc}; it is damaged or not an sda model.") from None
     weights = state.get("model_state")
     if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
         raise GenerationError(f"'{path}' holds no model weights.")
+    try:
+        check_weights(state.get("model_architecture"), weights)  # from shapes alone: nothing is built yet
+        model = build_vae(state.get("model_architecture"))
+    except ArchitectureError as exc:
+        raise GenerationError(f"'{path}' cannot be used: {exc}; it is damaged or not an sda model.") from None
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:
@@ -130,5 +131,4 @@ def recorded_files(run_dir: Path | None) -> list[Path]:
     """The run's training and validation files that still exist."""
     if run_dir is None:
         return []
-    files = read_run_info(run_dir).get("dataset", {}).get("files", [])
-    return [Path(f["path"]) for f in files if isinstance(f, dict) and Path(str(f.get("path", ""))).is_file()]
+    return [Path(f["path"]) for f in dataset_files(run_dir) if Path(f["path"]).is_file()]

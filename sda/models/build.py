@@ -8,6 +8,8 @@ no training could have made.
 
 from __future__ import annotations
 
+import torch
+
 from sda.models.vae import ConvVAE
 
 ARCHITECTURE_TYPE = "ConvVAE1d"
@@ -44,6 +46,35 @@ def vae_architecture(latent_dim: int, n_mels: int, hidden_channels: int, time_st
     """The architecture of a ConvVAE of these sizes, as ``ConvVAE.architecture()`` reports it."""
     return {"type": ARCHITECTURE_TYPE, "latent_dim": latent_dim, "n_mels": n_mels,
             "hidden_channels": hidden_channels, "time_stride": time_stride}
+
+
+def expected_weight_shapes(arch: object) -> dict[str, tuple[int, ...]]:
+    """Every weight of a ConvVAE of architecture ``arch`` and its shape, with no memory spent on them.
+
+    The model is built on PyTorch's "meta" device, which records shapes and
+    allocates nothing, so even the largest architecture costs a few KB here.
+    """
+    sizes = check_architecture(arch)
+    with torch.device("meta"):
+        model = ConvVAE(latent_dim=sizes["latent_dim"], dropout=0.0, n_mels=sizes["n_mels"],
+                        hidden_channels=sizes["hidden_channels"], time_stride=sizes["time_stride"])
+    return {name: tuple(value.shape) for name, value in model.state_dict().items()}
+
+
+def check_weights(arch: object, weights: dict[str, torch.Tensor]) -> None:
+    """ArchitectureError unless ``weights`` are exactly the weights architecture ``arch`` has.
+
+    Checked from the tensors' shapes alone, before any model is built: a
+    small file that claims a huge architecture is refused without building it.
+    """
+    expected = expected_weight_shapes(arch)
+    missing = sorted(set(expected) - set(weights))
+    unexpected = sorted(set(weights) - set(expected))
+    wrong = sorted(name for name in expected.keys() & weights.keys() if tuple(weights[name].shape) != expected[name])
+    if missing or unexpected or wrong:
+        what = (f"{len(missing)} missing" if missing else "") or (f"{len(unexpected)} unexpected" if unexpected else "")
+        what = what or f"{wrong[0]} has shape {tuple(weights[wrong[0]].shape)}, not {expected[wrong[0]]}"
+        raise ArchitectureError(f"its weights do not fit the model it describes ({what})")
 
 
 def build_vae(arch: object, dropout: float = 0.0) -> ConvVAE:

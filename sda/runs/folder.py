@@ -9,6 +9,7 @@ folders, so this lives below both.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,37 @@ RUN_FILE = "run.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_DIR = "checkpoints"
 PREVIEW_DIR = "previews"
+
+
+def to_run_relative(run_dir: Path, path: str | Path) -> str:
+    """``path`` as run.json and the run's other files store it: relative to the run folder.
+
+    A run folder names no folder above it, so a file downloaded from it (a
+    checkpoint) tells nobody where the server keeps its data, and a moved
+    run folder keeps finding its own files.
+    """
+    try:
+        return os.path.relpath(Path(path).absolute(), Path(run_dir).absolute())
+    except ValueError:  # another drive (Windows): no relative path exists
+        return str(path)
+
+
+def from_run_relative(run_dir: Path, stored: str | Path) -> Path:
+    """A path stored in a run, as a usable path (older runs stored absolute paths: they stay as they are)."""
+    return Path(run_dir) / stored
+
+
+def dataset_files(run_dir: Path) -> list[dict]:
+    """The run's dataset manifest entries, each with its ``path`` resolved."""
+    files = read_run_info(run_dir).get("dataset", {}).get("files", [])
+    return [dict(f, path=str(from_run_relative(run_dir, f["path"]))) for f in files
+            if isinstance(f, dict) and isinstance(f.get("path"), str) and f["path"]]
+
+
+def data_inputs(run_dir: Path) -> list[str]:
+    """The files and folders the run was started on, resolved."""
+    inputs = read_run_info(run_dir).get("data_inputs") or []
+    return [str(from_run_relative(run_dir, p)) for p in inputs if isinstance(p, str) and p]
 
 
 def read_run_info(run_dir: Path) -> dict:

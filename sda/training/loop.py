@@ -147,7 +147,7 @@ class TrainingSession:
             self.optimizer.load_state_dict(state["optimizer_state"])
             self.scheduler.load_state_dict(state["scheduler_state"])
             self.scheduler.T_max = config.max_epochs  # the user may have extended the run
-            self.history.load_state_dict(state.get("metrics_history", {}))
+            self.history.load_state_dict(state.get("metrics_history", {}), self.output_dir)
             self.monitor.load_state_dict(state.get("warning_state", {}))
             self.start_epoch, self.step = int(state["epoch"]), int(state["step"])
             self.elapsed_before = float(state.get("elapsed_seconds", 0.0))
@@ -163,7 +163,10 @@ class TrainingSession:
             self.emit(WarningEvent(0, "file_skipped", f"Skipped {Path(issue.path).name}: {issue.reason}"))
         if len(self.data.train_loader.dataset) == 0:
             raise DatasetError("No training audio is left after the validation split. Add more files.")
-        rundir.update_run_info(out, dataset=self.data.manifest(), data_inputs=[str(p) for p in self.file_paths])
+        manifest = self.data.manifest()
+        for entry in manifest["files"] + manifest["issues"]:
+            entry["path"] = rundir.to_run_relative(out, entry["path"])
+        rundir.update_run_info(out, dataset=manifest, data_inputs=[rundir.to_run_relative(out, p) for p in self.file_paths])
 
         self.recon_examples = self.data.preview_audio
 
@@ -189,7 +192,7 @@ class TrainingSession:
             "config": self.config.to_dict(),
             "spectrogram_config": self.spec_config.to_dict(),
             "normalization": self.spectrogram.normalization_state(),
-            "metrics_history": self.history.state_dict(),
+            "metrics_history": self.history.state_dict(self.output_dir),
             "warning_state": self.monitor.state_dict(),
             "elapsed_seconds": elapsed,
             "train_loss": train_loss,
@@ -202,7 +205,8 @@ class TrainingSession:
         manage_checkpoints(path.parent, self.config.keep_checkpoints)
         self.last_checkpoint = path
         best = get_best_checkpoint(path.parent)
-        rundir.update_run_info(self.output_dir, last_checkpoint=str(path), best_checkpoint=str(best) if best else None)
+        rundir.update_run_info(self.output_dir, last_checkpoint=rundir.to_run_relative(self.output_dir, path),
+                              best_checkpoint=rundir.to_run_relative(self.output_dir, best) if best else None)
         self.emit(CheckpointEvent(epochs_done, str(path), reason))
         return path
 
@@ -343,7 +347,8 @@ class TrainingSession:
             epochs_completed=done,
         ))
         status = "time_limit" if timed_out else "cancelled" if cancelled else "completed"
-        rundir.update_run_info(self.output_dir, status=status, epochs_done=done, best_checkpoint=str(best) if best else None)
+        rundir.update_run_info(self.output_dir, status=status, epochs_done=done,
+                               best_checkpoint=rundir.to_run_relative(self.output_dir, best) if best else None)
         self.log.close()
         return {
             "model": self.model, "metrics_history": self.history, "output_dir": self.output_dir,

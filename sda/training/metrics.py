@@ -9,7 +9,10 @@ replayed into a ``MetricsHistory`` after a restart.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any, Callable
+
+from sda.runs.folder import from_run_relative, to_run_relative
 
 
 @dataclass
@@ -131,20 +134,41 @@ _EVENT_TYPES = {
 }
 
 
-def event_to_dict(event: Any) -> dict:
-    """Plain-data form of an event, tagged with its type (for metrics.jsonl)."""
-    data = asdict(event)
+# Fields that hold a file of the run. In memory they are usable paths; on disk (metrics.jsonl, the
+# history inside checkpoints) they are relative to the run folder, so no stored file names a folder above it.
+PATH_FIELDS = ("audio_path", "path", "best_checkpoint_path", "last_checkpoint_path")
+
+
+def _paths_stored(data: dict, run_dir: Path | None) -> dict:
+    if run_dir is not None:
+        for key in PATH_FIELDS:
+            if isinstance(data.get(key), str) and data[key]:
+                data[key] = to_run_relative(run_dir, data[key])
+    return data
+
+
+def _paths_resolved(data: dict, run_dir: Path | None) -> dict:
+    if run_dir is not None:
+        for key in PATH_FIELDS:
+            if isinstance(data.get(key), str) and data[key]:
+                data[key] = str(from_run_relative(run_dir, data[key]))
+    return data
+
+
+def event_to_dict(event: Any, run_dir: Path | None = None) -> dict:
+    """Plain-data form of an event, tagged with its type (for metrics.jsonl); paths relative to ``run_dir``."""
+    data = _paths_stored(asdict(event), run_dir)
     data["type"] = type(event).__name__
     return data
 
 
-def event_from_dict(data: dict) -> Any | None:
-    """Rebuild an event from ``event_to_dict`` output; unknown types give None."""
+def event_from_dict(data: dict, run_dir: Path | None = None) -> Any | None:
+    """Rebuild an event from ``event_to_dict`` output (paths resolved in ``run_dir``); unknown types give None."""
     cls = _EVENT_TYPES.get(data.get("type", ""))
     if cls is None:
         return None
     names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+    return cls(**_paths_resolved({k: v for k, v in data.items() if k in names}, run_dir))
 
 
 @dataclass
@@ -191,19 +215,19 @@ class MetricsHistory:
         losses = [m.val_loss for m in self.epoch_metrics]
         return min(losses) if losses else float("inf")
 
-    def state_dict(self) -> dict:
-        """Plain data (lists of dicts), safe for ``torch.load(weights_only=True)``."""
+    def state_dict(self, run_dir: Path | None = None) -> dict:
+        """Plain data (lists of dicts), safe for ``torch.load(weights_only=True)``; paths relative to ``run_dir``."""
         return {
             "step_metrics": [asdict(m) for m in self.step_metrics],
             "epoch_metrics": [asdict(m) for m in self.epoch_metrics],
-            "previews": [asdict(m) for m in self.previews],
+            "previews": [_paths_stored(asdict(m), run_dir) for m in self.previews],
             "warnings": [asdict(m) for m in self.warnings],
         }
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict, run_dir: Path | None = None) -> None:
         self.step_metrics = [StepMetrics(**d) for d in state.get("step_metrics", [])]
         self.epoch_metrics = [EpochMetrics(**d) for d in state.get("epoch_metrics", [])]
-        self.previews = [PreviewEvent(**d) for d in state.get("previews", [])]
+        self.previews = [PreviewEvent(**_paths_resolved(dict(d), run_dir)) for d in state.get("previews", [])]
         self.warnings = [WarningEvent(**d) for d in state.get("warnings", [])]
 
     @classmethod

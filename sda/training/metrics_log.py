@@ -20,14 +20,38 @@ class MetricsLog:
     def __init__(self, run_dir: Path) -> None:
         self.path = Path(run_dir) / METRICS_FILE
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _drop_torn_last_line(self.path)
         self._handle = open(self.path, "a", encoding="utf-8")
 
     def append(self, event: Any) -> None:
-        self._handle.write(json.dumps(event_to_dict(event)) + "\n")
+        self._handle.write(json.dumps(event_to_dict(event, self.path.parent)) + "\n")
         self._handle.flush()
 
     def close(self) -> None:
         self._handle.close()
+
+
+def _drop_torn_last_line(path: Path) -> None:
+    """Cut a last line that a crash left without its newline, so the next event starts a line of its own.
+
+    Appended to as it is, the fragment and the next event would make one
+    unreadable line, and that event would be lost to every reader.
+    """
+    try:
+        with open(path, "rb+") as handle:
+            size = handle.seek(0, 2)
+            if size == 0:
+                return
+            handle.seek(size - 1)
+            if handle.read(1) == b"\n":
+                return
+            block = min(size, 1 << 20)  # an event line is far shorter than this
+            handle.seek(size - block)
+            tail = handle.read(block)
+            cut = tail.rfind(b"\n")
+            handle.truncate(size - block + cut + 1 if cut >= 0 else (0 if block == size else size))
+    except FileNotFoundError:
+        return
 
 
 def read_events(run_dir: Path, start: int = 0) -> tuple[list[Any], int]:
@@ -48,7 +72,7 @@ def read_events(run_dir: Path, start: int = 0) -> tuple[list[Any], int]:
     complete = data.rfind(b"\n") + 1
     for line in data[:complete].splitlines():
         try:
-            event = event_from_dict(json.loads(line))
+            event = event_from_dict(json.loads(line), Path(run_dir))
         except (ValueError, TypeError):
             continue
         if event is not None:
