@@ -36,7 +36,7 @@ from sda.training.config import get_adaptive_config
 from sda.runs.device import autocast, choose_dtype, resolve_device
 from sda.training.loop import train
 from sda.training.metrics import EpochMetrics, PreviewEvent, StepMetrics
-from sda.runs.folder import read_run_info
+from sda.runs.folder import dataset_files, read_run_info
 
 
 def peak_rss_mb() -> float:
@@ -174,8 +174,7 @@ def _generation(run_dir: Path, decoded, heldout: Path, log, count: int = 64, sec
 
 
 def _train_files(run_dir: Path) -> list[Path]:
-    files = read_run_info(run_dir).get("dataset", {}).get("files", [])
-    return [Path(f["path"]) for f in files if f.get("split") == "train"]
+    return [Path(f["path"]) for f in dataset_files(run_dir) if f.get("split") == "train"]
 
 
 def _fidelity(result: dict, heldout: Path, device: torch.device, log) -> dict:
