@@ -26,7 +26,7 @@ from sda.ui.serving import blocked_paths
 from sda.server.settings import AppSettings
 from sda.ui.train.live import BUTTONS, PLOTS
 from sda.ui.train.page import TrainPage
-from sda.server.workspace import browser_secret
+from sda.server.secret import browser_secret
 
 ADVANCED = [f"adv_{f.key}" for f in ADVANCED_FIELDS]
 DATASET_OUT = ["dataset_upload", "dataset_note", "dataset_summary", "dataset_picture", "dataset_issues", "preset_reason", *ADVANCED, *BUTTONS]

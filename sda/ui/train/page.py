@@ -20,7 +20,8 @@ from sda.server.settings import AppSettings
 from sda.ui.train.dataset import DEMO_DIR, DatasetHandlers
 from sda.ui.train.live import LiveRun
 from sda.ui.train.runs import RunHandlers
-from sda.server.workspace import Workspace, cleanup_workspaces, is_valid_workspace_id, new_workspace_id
+from sda.server.cleanup import cleanup_workspaces
+from sda.server.workspace import Workspace, is_valid_workspace_id, new_workspace_id
 
 CLEANUP_SECONDS = 3600.0
 
