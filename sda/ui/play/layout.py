@@ -14,6 +14,7 @@ import functools
 import gradio as gr
 
 from sda.audio.io import AUDIO_EXTENSIONS
+from sda.generation.checks import MAX_SECONDS, MIN_SECONDS
 from sda.server.generators import GENERATION_CONCURRENCY
 from sda.server.history import HISTORY_COLUMNS
 from sda.ui.play.export import DEPTH_CHOICES, FORMAT_CHOICES, RATE_CHOICES
@@ -117,7 +118,7 @@ def build_play_tab(c: dict, play: PlayPage) -> None:
             with gr.Row(equal_height=True):
                 c["seed"] = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="seed", scale=3)
                 c["dice_btn"] = gr.Button("Dice: new seed", size="sm", elem_id="dice-btn", scale=1)
-            c["duration"] = gr.Slider(0.1, 60, value=2.0, step=0.1, label="Duration (seconds)", elem_id="duration")
+            c["duration"] = gr.Slider(MIN_SECONDS, MAX_SECONDS, value=2.0, step=0.1, label="Duration (seconds)", elem_id="duration")
             c["evolve"] = gr.Slider(0, 1, value=0.0, step=0.05, label="Evolve", info="How much a long sound changes over time (0 = steady)", elem_id="evolve")
             c["generate_btn"] = gr.Button("Generate", variant="primary", elem_id="generate-btn")
             with gr.Accordion("Presets of this model", open=True, elem_id="presets"):
@@ -147,7 +148,7 @@ def build_play_tab(c: dict, play: PlayPage) -> None:
                         c["morph_b"] = gr.File(label="Sound B", file_types=AUDIO_TYPES, elem_id="morph-b", height=110)
                     c["morph_mode"] = gr.Radio(["Steps", "Continuous"], value="Steps", label="Morph as", elem_id="morph-mode")
                     c["morph_steps"] = gr.Slider(2, 16, value=5, step=1, label="Steps (files from A to B)", elem_id="morph-steps")
-                    c["morph_seconds"] = gr.Slider(0.5, 60, value=4.0, step=0.5, label="Length of a continuous morph (seconds)", elem_id="morph-seconds")
+                    c["morph_seconds"] = gr.Slider(0.5, MAX_SECONDS, value=4.0, step=0.5, label="Length of a continuous morph (seconds)", elem_id="morph-seconds")
                     c["morph_btn"] = gr.Button("Morph", elem_id="morph-btn")
                 with gr.Column():
                     gr.Markdown("#### Resynthesis\nAny recording played through the model; the sliders push it along the axes.")

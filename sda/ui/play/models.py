@@ -6,11 +6,11 @@ handler returns {component name: value} like the Train tab's handlers.
 
 from __future__ import annotations
 
-import re
 import time
 
 import gradio as gr
 
+from sda.generation.naming import safe_stem
 from sda.server.generators import GeneratorCache
 from sda.server.models_store import ModelEntry
 from sda.ui.play.state import MAX_AXES, AxisView, PlayState
@@ -170,7 +170,7 @@ class ModelHandlers:
         entry = files.models.get(play.model_key)
         if entry is None:
             return self.show(play)
-        target = files.download_folder() / f"{_file_stem(entry.name)}.sdamodel"
+        target = files.download_folder() / f"{safe_stem(entry.name, fallback='model')}.sdamodel"
         try:
             from sda.generation import export_model_file
 
@@ -221,8 +221,3 @@ def _model_markdown(entry: ModelEntry, generator) -> str:
     facts.append(f"{axes} ax{'is' if axes == 1 else 'es'}" + (f" (the first {MAX_AXES} have sliders)" if axes > MAX_AXES else ""))
     lines.append(" · ".join(facts))
     return "  \n".join(lines)
-
-
-def _file_stem(name: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._ -]+", "_", name).strip(" ._") or "model"
-    return stem[:60]

@@ -8,12 +8,13 @@ main player. The same actions back the public API (``api_*``).
 from __future__ import annotations
 
 import random
-import re
 from pathlib import Path
 
 import gradio as gr
 import soundfile as sf
 
+from sda.generation.checks import MAX_SECONDS, MIN_SECONDS, SECONDS_RANGE
+from sda.generation.naming import safe_stem
 from sda.server.generators import GeneratorCache
 from sda.server.history import HistoryItem
 from sda.server.pictures import sound_picture
@@ -26,7 +27,6 @@ from sda.ui.serving import servable
 from sda.server.settings import AppSettings
 
 RESULT_OUT = ["gen_audio", "gen_picture", "results", "history", "play_note"]
-MIN_SECONDS, MAX_SECONDS = 0.1, 60.0
 
 
 class PlayError(ValueError):
@@ -146,7 +146,7 @@ class SoundHandlers:
 
         history = PlayFiles.of(self.settings, play.workspace_id).history
         folder = history.new_folder()
-        name = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{entry.name}-{kind}-{folder.name[-4:]}").strip("-")[:60]
+        name = f"{safe_stem(entry.name)}-{kind}-{folder.name[-4:]}"
         audio_path, sidecar = save_sound(sound, folder / f"{name}.wav")
         heard, rate = sf.read(str(audio_path), dtype="float32")  # the file as played (normalised), not the raw level
         sound_picture(heard, rate, label).save(folder / "picture.png")
@@ -168,13 +168,13 @@ def slider_axes(play: PlayState | None, values) -> dict[str, float]:
 
 
 def checked_seconds(value) -> float:
-    """A duration from the page, 0.1 to 60 s; PlayError saying so otherwise."""
+    """A duration from the page, MIN_SECONDS to MAX_SECONDS; PlayError saying so otherwise."""
     try:
         seconds = float(value)
     except (TypeError, ValueError):
-        raise PlayError("Duration must be a number of seconds (0.1 to 60).") from None
+        raise PlayError(f"Duration must be a number of seconds ({SECONDS_RANGE}).") from None
     if not MIN_SECONDS <= seconds <= MAX_SECONDS:
-        raise PlayError(f"Duration {seconds:g} s is outside 0.1 to 60 s.")
+        raise PlayError(f"Duration {seconds:g} s is outside {SECONDS_RANGE} s.")
     return seconds
 
 
