@@ -2,7 +2,7 @@
 
 Binds to 127.0.0.1 unless GRADIO_SERVER_NAME says otherwise (a Space sets
 0.0.0.0); GRADIO_SERVER_PORT picks the port. SDA_* variables set the data
-folder and the limits (see sda/ui/settings.py).
+folder and the limits (see sda/server/settings.py).
 """
 
 import sys

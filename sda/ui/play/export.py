@@ -17,6 +17,7 @@ import soundfile as sf
 
 from sda.generation.naming import safe_stem
 from sda.server.generators import GeneratorCache
+from sda.ui.binding import Outputs, fills
 from sda.ui.play.sounds import checked_seconds
 from sda.ui.play.state import PlayState
 from sda.server.play_files import PlayFiles
@@ -45,7 +46,8 @@ class ExportHandlers:
         self.settings = settings
         self.generators = generators
 
-    def export(self, play: PlayState | None, fmt: str, rate, depth: str, normalise: bool) -> dict:
+    @fills("export_file", "export_note")
+    def export(self, play: PlayState | None, fmt: str, rate: int, depth: str, normalise: bool) -> Outputs:
         """The sound in the main player (or the history row picked last) as a file with its sidecar."""
         if play is None:
             return {}
@@ -90,7 +92,9 @@ class ExportHandlers:
         except (KeyError, TypeError, ValueError):
             return None
 
-    def pack(self, play: PlayState | None, count, randomise: bool, seed, seconds, evolve, fmt, rate, depth, normalise, *axis_values) -> dict:
+    @fills("pack_file", "pack_note")
+    def pack(self, play: PlayState | None, count: float, randomise: bool, seed: float | None, seconds: float,
+             evolve: float, fmt: str, rate: int, depth: str, normalise: bool, *axis_values: float) -> Outputs:
         """N sounds (current settings, seeds counting up; or random slider positions inside the safe ranges) in one zip."""
         if play is None:
             return {}
