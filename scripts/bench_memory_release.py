@@ -1,6 +1,6 @@
 """Benchmark: does the server's memory come back after each training run?
 
-Drives the web app's own handlers in-process (Controller, TrainingManager,
+Drives the web app's own handlers in-process (TrainPage, TrainingManager,
 real TrainingRunners), as the page does: the demo sounds become the dataset,
 then five runs of the preset's real model train one after another (the
 third is cancelled once training is under way). After each run ends the
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sda.runs.folder import read_run_info  # noqa: E402
 from sda.ui.train.config_form import ADVANCED_FIELDS  # noqa: E402
-from sda.ui.controller import Controller  # noqa: E402
+from sda.ui.train.page import TrainPage  # noqa: E402
 from sda.server.settings import AppSettings  # noqa: E402
 
 ALLOWED_GROWTH_MB = 150
@@ -54,9 +54,9 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="sda-memory-") as tmp:
-        controller = Controller(AppSettings(data_root=Path(tmp)))
-        page = controller.load(None)["page"]
-        controller.use_demo(page, "Auto", None)
+        train = TrainPage(AppSettings(data_root=Path(tmp)))
+        page = train.load(None)["page"]
+        train.dataset.use_demo(page, "Auto", None)
         advanced = ["" for _ in ADVANCED_FIELDS]
         advanced[[f.key for f in ADVANCED_FIELDS].index("epochs")] = str(args.epochs)
         print(f"dataset: {page.dataset.file_count} demo sounds; RSS before any run {rss_mb():.0f} MB")
@@ -64,14 +64,14 @@ def main() -> int:
         levels = []
         for number in range(1, args.runs + 1):
             started = time.time()
-            out = controller.start(page, "Auto", *advanced)
+            out = train.runs.start(page, "Auto", *advanced)
             if out.get("settings_msg"):
                 raise SystemExit(out["settings_msg"])
             run_dir = page.view.run_dir
             if number == args.cancel:
                 wait_for_training(run_dir)
-                controller.cancel(page)
-            if not controller.manager.wait(run_dir, timeout=600):
+                train.runs.cancel(page)
+            if not train.manager.wait(run_dir, timeout=600):
                 raise SystemExit(f"run {number} did not end")
             info = read_run_info(run_dir)
             gc.collect()  # this thread's own garbage; the run released its own memory as it ended
