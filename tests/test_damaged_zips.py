@@ -104,7 +104,7 @@ def test_a_zip_with_a_bad_crc_and_a_broken_stream_keeps_its_good_entries_and_the
 
 
 def test_a_failed_copy_removes_its_partial_file(tmp_path):
-    from sda.server import workspace as workspace_module
+    from sda.server import ingest as ingest_module
 
     class FailsLate:
         """A source that gives two chunks and then fails, as a zip entry with a bad CRC does at its end."""
@@ -120,7 +120,7 @@ def test_a_failed_copy_removes_its_partial_file(tmp_path):
 
     destination = tmp_path / "x.wav"
     with pytest.raises(zipfile.BadZipFile):
-        workspace_module._copy_capped(FailsLate(), destination, cap=1 << 30)
+        ingest_module._copy_capped(FailsLate(), destination, cap=1 << 30)
     assert not destination.exists()
 
 

@@ -26,7 +26,9 @@ from sda.ui.serving import servable
 from sda.server.sessions import TrainingManager
 from sda.server.settings import AppSettings, SettingsError
 from sda.ui.train.page import TrainPage
-from sda.server.workspace import Workspace, browser_secret, new_workspace_id, safe_file_name
+from sda.server.ingest import safe_file_name
+from sda.server.secret import browser_secret
+from sda.server.workspace import Workspace, new_workspace_id
 from test_web_dashboard import FakeRunner
 from web_helpers import REPO, make_sound_files, make_zip, write_tone
 

@@ -13,14 +13,10 @@ from sda.runs.folder import update_run_info
 from sda.ui.train.page import TrainPage
 from sda.server.sessions import TrainingManager
 from sda.server.settings import AppSettings, SettingsError
-from sda.server.workspace import (
-    Workspace,
-    browser_secret,
-    cleanup_workspaces,
-    is_valid_workspace_id,
-    new_workspace_id,
-    safe_file_name,
-)
+from sda.server.cleanup import cleanup_workspaces
+from sda.server.ingest import safe_file_name
+from sda.server.secret import browser_secret
+from sda.server.workspace import Workspace, is_valid_workspace_id, new_workspace_id
 from web_helpers import make_sound_files, make_zip, write_tone
 
 
@@ -134,11 +130,11 @@ def test_total_size_limit(tmp_path, settings):
 
 def test_zip_entry_larger_than_declared_is_refused(tmp_path, settings):
     """A zip entry is read with a byte cap, not trusted for its declared size."""
-    from sda.server import workspace as workspace_module
+    from sda.server import ingest as ingest_module
 
     destination = tmp_path / "out.bin"
     with open(write_tone(tmp_path / "x.wav", seconds=2.0), "rb") as source:
-        assert workspace_module._copy_capped(source, destination, cap=1000) is None
+        assert ingest_module._copy_capped(source, destination, cap=1000) is None
     assert not destination.exists()
 
 

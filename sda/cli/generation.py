@@ -14,6 +14,7 @@ from pathlib import Path
 from sda.audio.io import AudioLoadError, load_audio
 from sda.generation import GenerationError, export_model_file, export_settings, load_generator, save_sound
 from sda.generation.axes import parse_setting
+from sda.generation.checks import SECONDS_RANGE
 from sda.generation.naming import free_path, safe_stem
 
 
@@ -154,7 +155,7 @@ def add_generation_commands(sub) -> None:
     gen.add_argument("--model", required=True, help=model_help)
     gen.add_argument("--out", required=True, help="folder for the sounds")
     gen.add_argument("--count", type=int, default=1)
-    gen.add_argument("--seconds", type=float, default=2.0, help="length of each sound, 0.1 to 60 (default 2)")
+    gen.add_argument("--seconds", type=float, default=2.0, help=f"length of each sound, {SECONDS_RANGE} (default 2)")
     gen.add_argument("--seed", type=int, default=0, help="first seed; sound N uses seed + N")
     gen.add_argument("--evolve", type=float, default=0.0, help="0..1: how much a long sound changes window to window")
     add_set_option(gen)

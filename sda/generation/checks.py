@@ -15,18 +15,20 @@ import torch
 from sda.audio.spectrogram import INVERSION_QUALITIES
 from sda.generation.errors import GenerationError
 
+# How long a made sound may be: the generator, the Play page, the sample pack and the CLI all take these.
 MIN_SECONDS, MAX_SECONDS = 0.1, 60.0
+SECONDS_RANGE = f"{MIN_SECONDS:g} to {MAX_SECONDS:g}"  # "0.1 to 60", for messages
 MIN_INPUT_SECONDS, MAX_INPUT_SECONDS = 0.05, 600.0
 
 
 def check_seconds(seconds, sample_rate: int) -> int:
-    """A duration of 0.1 to 60 s -> its number of samples."""
+    """A duration of MIN_SECONDS to MAX_SECONDS (0.1 to 60 s) -> its number of samples."""
     try:
         value = float(seconds)
     except (TypeError, ValueError):
-        raise GenerationError(f"Duration {seconds!r} is not a number of seconds (0.1 to 60).") from None
+        raise GenerationError(f"Duration {seconds!r} is not a number of seconds ({SECONDS_RANGE}).") from None
     if not math.isfinite(value) or not MIN_SECONDS <= value <= MAX_SECONDS:
-        raise GenerationError(f"Duration {seconds!r} s is outside 0.1 to 60 seconds.")
+        raise GenerationError(f"Duration {seconds!r} s is outside {SECONDS_RANGE} seconds.")
     return int(round(value * sample_rate))
 
 

@@ -72,7 +72,7 @@ class Generator:
     @torch.no_grad()
     def generate(self, seconds: float = 2.0, seed: int = 0, axes: dict[int | str, float] | None = None,
                  evolve: float = 0.0, quality: str = "fast") -> Sound:
-        """A new sound, ``seconds`` long (0.1 to 60), drawn near the training sounds.
+        """A new sound, ``seconds`` long (checks.MIN_SECONDS to MAX_SECONDS), drawn near the training sounds.
 
         ``axes`` put the sound at a position on named axes (0 = the training
         centre, in standard deviations; clamped to the safe range). Beyond one

@@ -6,7 +6,7 @@ server ("Error opening '/data/workspaces/<id>/uploads/set-.../kick.wav'").
 A user needs only the file's name; the rest would tell anyone watching
 where the server keeps its data, and the workspace id is the key to a
 user's runs. ``public_text`` keeps the last part of every absolute path
-and hides anything shaped like a workspace id. layout.py runs every text
+and hides anything shaped like a workspace id. binding.py runs every text
 the page shows through it.
 """
 

@@ -32,7 +32,7 @@ from gradio.utils import get_upload_folder
 
 from sda.atomic import atomic_copy
 from sda.server.settings import AppSettings
-from sda.server.workspace import secret_path
+from sda.server.secret import secret_path
 
 _KEY = secrets.token_bytes(32)  # Gradio empties its cache at each start, so a key per process is enough
 

@@ -9,14 +9,15 @@ engine's best inversion (``quality="best"``); the player gets the fast one.
 from __future__ import annotations
 
 import random
-import re
 import zipfile
 from pathlib import Path
 
 import gradio as gr
 import soundfile as sf
 
+from sda.generation.naming import safe_stem
 from sda.server.generators import GeneratorCache
+from sda.ui.binding import Outputs, fills
 from sda.ui.play.sounds import checked_seconds
 from sda.ui.play.state import PlayState
 from sda.server.play_files import PlayFiles
@@ -45,7 +46,8 @@ class ExportHandlers:
         self.settings = settings
         self.generators = generators
 
-    def export(self, play: PlayState | None, fmt: str, rate, depth: str, normalise: bool) -> dict:
+    @fills("export_file", "export_note")
+    def export(self, play: PlayState | None, fmt: str, rate: int, depth: str, normalise: bool) -> Outputs:
         """The sound in the main player (or the history row picked last) as a file with its sidecar."""
         if play is None:
             return {}
@@ -63,7 +65,7 @@ class ExportHandlers:
         if sound is None:
             audio, rate_in = sf.read(str(item.audio_path), dtype="float32", always_2d=False)
             sound = Sound(audio=audio, sample_rate=int(rate_in), settings=dict(item.settings))
-        name = f"{_slug(item.model_name)}-{item.kind}-{item.id[-9:]}.wav"
+        name = f"{safe_stem(item.model_name)}-{item.kind}-{item.id[-9:]}.wav"
         audio_path, sidecar = save_sound(sound, files.download_folder() / name, settings)
         info = sf.info(str(audio_path))
         return {
@@ -90,7 +92,9 @@ class ExportHandlers:
         except (KeyError, TypeError, ValueError):
             return None
 
-    def pack(self, play: PlayState | None, count, randomise: bool, seed, seconds, evolve, fmt, rate, depth, normalise, *axis_values) -> dict:
+    @fills("pack_file", "pack_note")
+    def pack(self, play: PlayState | None, count: float, randomise: bool, seed: float | None, seconds: float,
+             evolve: float, fmt: str, rate: int, depth: str, normalise: bool, *axis_values: float) -> Outputs:
         """N sounds (current settings, seeds counting up; or random slider positions inside the safe ranges) in one zip."""
         if play is None:
             return {}
@@ -119,22 +123,18 @@ class ExportHandlers:
             for index in range(count):
                 axes = {a.key: round(rng.uniform(a.safe_min, a.safe_max), 3) for a in play.axes} if randomise else fixed
                 sound = generator.generate(seconds=seconds, seed=base_seed + index, axes=axes, evolve=float(evolve or 0.0), quality="best")
-                name = f"{_slug(entry.name)}_{index + 1:02d}.wav"
+                name = f"{safe_stem(entry.name)}_{index + 1:02d}.wav"
                 audio_path, sidecar = save_sound(sound, sounds_dir / name, settings)
                 written += [Path(audio_path), Path(sidecar)]
                 lines.append(f"{Path(audio_path).name}: seed {base_seed + index}" + "".join(f", {k} {v:+.2f}" for k, v in axes.items()))
         except ValueError as exc:
             return {"pack_note": f"The pack could not be made: {exc}"}
-        archive = folder / f"{_slug(entry.name)}-pack-{count}.zip"
+        archive = folder / f"{safe_stem(entry.name)}-pack-{count}.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in written:
                 zf.write(path, path.name)
             zf.writestr("sounds.txt", "\n".join(lines) + "\n")
         return {"pack_file": gr.update(value=servable(archive), visible=True), "pack_note": f"{count} sounds in {archive.name}."}
-
-
-def _slug(text: str) -> str:
-    return (re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "sound")[:40]
 
 
 def _depth_text(subtype: str) -> str:

@@ -9,6 +9,7 @@ before a sample is decoded; decoding is ``sda.audio.io.load_audio`` (mono,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -20,6 +21,8 @@ from sda.server.settings import AppSettings
 # Longest recording Play takes in (vary, morph and resynthesis run a whole
 # file through the model at once). The Train tab's limits may be lower.
 PLAY_MAX_SECONDS = 600.0
+# What gr.File hands a handler: a path (str), a list of paths, an object with .name or .path, or None.
+UploadValue = Any
 
 
 class DroppedSoundError(ValueError):
@@ -34,7 +37,7 @@ def max_seconds(settings: AppSettings) -> float:
     return min(limits)
 
 
-def uploaded_path(upload) -> Path | None:
+def uploaded_path(upload: UploadValue) -> Path | None:
     """The server path of a gr.File value (a path, or an object with .name)."""
     if not upload:
         return None
@@ -44,7 +47,7 @@ def uploaded_path(upload) -> Path | None:
     return Path(value) if value else None
 
 
-def read_dropped_sound(upload, settings: AppSettings, what: str = "the sound") -> tuple[np.ndarray, str]:
+def read_dropped_sound(upload: UploadValue, settings: AppSettings, what: str = "the sound") -> tuple[np.ndarray, str]:
     """(mono float32 audio at 48 kHz, file name) of a dropped file, or DroppedSoundError."""
     path = uploaded_path(upload)
     if path is None:

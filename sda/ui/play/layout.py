@@ -1,37 +1,37 @@
 """The Play tab: every component laid out in one function, every event wired where it is seen.
 
-Handlers live in play_page.py and its parts and return {component name: value};
-``bind`` turns that into Gradio's output tuple, with ``gr.skip()`` for names a
-handler left out. Every action that runs the model shares one queue
-("generation") with a small concurrency limit, so a busy server answers in
-turn instead of running everything at once.
+Handlers live in page.py and its parts (models.py, sounds.py, library.py,
+export.py); each says with ``@fills`` which components it fills, and
+``Binder`` (sda/ui/binding.py) turns it into a Gradio event. Every action
+that runs the model shares one queue ("generation") with a small
+concurrency limit, so a busy server answers in turn instead of running
+everything at once.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import Any, Callable
 
 import gradio as gr
 
 from sda.audio.io import AUDIO_EXTENSIONS
+from sda.generation.checks import MAX_SECONDS, MIN_SECONDS
 from sda.server.generators import GENERATION_CONCURRENCY
 from sda.server.history import HISTORY_COLUMNS
+from sda.ui.binding import Binder, Components
 from sda.ui.play.export import DEPTH_CHOICES, FORMAT_CHOICES, RATE_CHOICES
-from sda.ui.play.library import HISTORY_OUT, RECALL_OUT
-from sda.ui.play.models import AXIS_NAMES, MODEL_OUT
+from sda.ui.play.models import AXIS_NAMES
 from sda.ui.play.page import PlayPage
-from sda.ui.play.sounds import RESULT_OUT
-from sda.ui.public_text import public_value
 
 AUDIO_TYPES = sorted(AUDIO_EXTENSIONS)
-PLAY_LOAD_OUT = ["play", *MODEL_OUT, "history"]
 CONTROLS = ["seed", "duration", "evolve"]
 # The browser's own <audio> player (no waveform: the picture beside it shows one): it
 # plays at once, and the A/B switch can move between two players at the same moment.
 PLAYER = dict(type="filepath", interactive=False, waveform_options=gr.WaveformOptions(show_recording_waveform=False))
 
-# Each axis slider reaches half its safe width beyond both ends (play_state.SLIDER_MARGIN, as far as the engine honours),
-# so the safe range is always the middle half of the track: the outer quarters are shaded.
+# Each axis slider reaches half its safe width beyond both ends (state.SLIDER_MARGIN, as far as the
+# engine honours), so the safe range is always the middle half of the track: the outer quarters are shaded.
 PLAY_CSS = """
 #axes input[type=range]::-webkit-slider-runnable-track {
   background: linear-gradient(to right, #fca5a5 0 25%, var(--neutral-200) 25% 75%, #fca5a5 75% 100%) !important;
@@ -55,103 +55,130 @@ AB_SWITCH_JS = """() => {
 }"""
 
 
-# Components whose values are text a user reads: no server path or workspace id may reach them.
-_TEXT_COMPONENTS = (gr.Markdown, gr.Textbox, gr.Dataframe, gr.HTML, gr.JSON)
-
-
-def _shown(component, value):
-    return public_value(value) if isinstance(component, _TEXT_COMPONENTS) else value
-
-
-def bind(c: dict, handler, names: list[str], *, generation: bool = False, progress_on: str | None = None) -> dict:
-    """Gradio's view of ``handler``: output tuple in ``names`` order."""
-
-    @functools.wraps(handler)
-    def run(*args):
-        result = handler(*args)
-        values = tuple(_shown(c[name], result[name]) if name in result else gr.skip() for name in names)
-        return values[0] if len(values) == 1 else values
-
-    options = dict(fn=run, outputs=[c[n] for n in names], api_name=f"play_{handler.__name__}", api_visibility="private")
-    options.update(dict(show_progress_on=[c[progress_on]]) if progress_on else dict(show_progress="hidden"))
-    if generation:
-        options.update(concurrency_limit=GENERATION_CONCURRENCY, concurrency_id="generation")
-    return options
-
-
-def build_play_tab(c: dict, play: PlayPage) -> None:
+def build_play_tab(c: Components, play: PlayPage) -> None:
     """Lay out the Play tab inside the current gr.Tab and wire its events (``c`` gains its components)."""
     models, sounds, library, export = play.models, play.sounds, play.library, play.export
     c["play"] = gr.State(None)
 
-    gr.Markdown("## Play with a model\nPick one of your models, move its sliders, and make new sounds, variations and morphs.")
+    gr.Markdown(
+        "## Play with a model\nPick one of your models, move its sliders, and make new sounds, variations and morphs."
+    )
     with gr.Row(equal_height=False):
         c["model_select"] = gr.Dropdown(label="Model", choices=[], interactive=True, elem_id="model-select", scale=1)
         c["model_info"] = gr.Markdown(elem_id="model-info")
-    with gr.Accordion("Manage your models (rename, describe, remove, import, export)", open=False, elem_id="model-manage"):
+    manage = "Manage your models (rename, describe, remove, import, export)"
+    with gr.Accordion(manage, open=False, elem_id="model-manage"):
         with gr.Row(equal_height=False):
             with gr.Column():
                 c["model_name"] = gr.Textbox(label="Name", max_lines=1, elem_id="model-name")
                 c["model_description"] = gr.Textbox(label="Description", lines=2, elem_id="model-description")
                 with gr.Row():
                     c["model_save_btn"] = gr.Button("Save name and description", size="sm", elem_id="model-save-btn")
-                    c["model_delete_btn"] = gr.Button("Remove this model…", size="sm", variant="stop", elem_id="model-delete-btn")
+                    c["model_delete_btn"] = gr.Button(
+                        "Remove this model…", size="sm", variant="stop", elem_id="model-delete-btn"
+                    )
                 with gr.Row(visible=False, elem_id="model-delete-row") as c["model_delete_row"]:
-                    c["model_delete_confirm_btn"] = gr.Button("Yes, remove it", size="sm", variant="stop", elem_id="model-delete-confirm-btn")
+                    c["model_delete_confirm_btn"] = gr.Button(
+                        "Yes, remove it", size="sm", variant="stop", elem_id="model-delete-confirm-btn"
+                    )
                     c["model_delete_cancel_btn"] = gr.Button("Keep it", size="sm", elem_id="model-delete-cancel-btn")
             with gr.Column():
-                c["model_import"] = gr.File(label="Import a model file (.sdamodel)", file_types=[".sdamodel"], elem_id="model-import", height=110)
+                c["model_import"] = gr.File(
+                    label="Import a model file (.sdamodel)", file_types=[".sdamodel"], elem_id="model-import",
+                    height=110,
+                )
                 c["model_export_btn"] = gr.Button("Export this model as a file", size="sm", elem_id="model-export-btn")
-                c["model_export_file"] = gr.File(label="Model file", interactive=False, visible=False, elem_id="model-export-file")
+                c["model_export_file"] = gr.File(
+                    label="Model file", interactive=False, visible=False, elem_id="model-export-file"
+                )
         c["models_note"] = gr.Markdown(elem_id="models-note")
 
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
-            gr.Markdown("### Sliders\nEach slider is one way this model's sounds differ. Shaded ends lie outside the range of your sounds.")
+            gr.Markdown(
+                "### Sliders\nEach slider is one way this model's sounds differ. "
+                "Shaded ends lie outside the range of your sounds."
+            )
             with gr.Column(elem_id="axes"):
                 for name in AXIS_NAMES:
-                    c[name] = gr.Slider(-1, 1, value=0.0, visible=False, elem_id=name.replace("_", "-"), elem_classes=["sda-axis"])
+                    c[name] = gr.Slider(
+                        -1, 1, value=0.0, visible=False, elem_id=name.replace("_", "-"), elem_classes=["sda-axis"]
+                    )
             with gr.Row():
                 c["randomize_btn"] = gr.Button("Randomize", size="sm", elem_id="randomize-btn")
                 c["reset_btn"] = gr.Button("Reset", size="sm", elem_id="reset-btn")
             with gr.Row(equal_height=True):
                 c["seed"] = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="seed", scale=3)
                 c["dice_btn"] = gr.Button("Dice: new seed", size="sm", elem_id="dice-btn", scale=1)
-            c["duration"] = gr.Slider(0.1, 60, value=2.0, step=0.1, label="Duration (seconds)", elem_id="duration")
-            c["evolve"] = gr.Slider(0, 1, value=0.0, step=0.05, label="Evolve", info="How much a long sound changes over time (0 = steady)", elem_id="evolve")
+            c["duration"] = gr.Slider(
+                MIN_SECONDS, MAX_SECONDS, value=2.0, step=0.1, label="Duration (seconds)", elem_id="duration"
+            )
+            c["evolve"] = gr.Slider(
+                0, 1, value=0.0, step=0.05, label="Evolve", info="How much a long sound changes over time (0 = steady)",
+                elem_id="evolve",
+            )
             c["generate_btn"] = gr.Button("Generate", variant="primary", elem_id="generate-btn")
             with gr.Accordion("Presets of this model", open=True, elem_id="presets"):
-                c["preset_select"] = gr.Dropdown(label="Recall a preset", choices=[], interactive=True, elem_id="preset-select")
-                c["preset_name"] = gr.Textbox(label="Preset name", max_lines=1, placeholder="e.g. bright hit", elem_id="preset-name")
+                c["preset_select"] = gr.Dropdown(
+                    label="Recall a preset", choices=[], interactive=True, elem_id="preset-select"
+                )
+                c["preset_name"] = gr.Textbox(
+                    label="Preset name", max_lines=1, placeholder="e.g. bright hit", elem_id="preset-name"
+                )
                 with gr.Row():
-                    c["preset_save_btn"] = gr.Button("Save the sliders as a preset", size="sm", elem_id="preset-save-btn")
+                    c["preset_save_btn"] = gr.Button(
+                        "Save the sliders as a preset", size="sm", elem_id="preset-save-btn"
+                    )
                     c["preset_rename_btn"] = gr.Button("Rename chosen", size="sm", elem_id="preset-rename-btn")
-                    c["preset_delete_btn"] = gr.Button("Delete chosen", size="sm", variant="stop", elem_id="preset-delete-btn")
+                    c["preset_delete_btn"] = gr.Button(
+                        "Delete chosen", size="sm", variant="stop", elem_id="preset-delete-btn"
+                    )
                 c["preset_note"] = gr.Markdown(elem_id="preset-note")
         with gr.Column(scale=2):
             c["gen_audio"] = gr.Audio(label="Your sound", elem_id="gen-audio", **PLAYER)
-            c["gen_picture"] = gr.Image(label="Waveform and spectrogram", type="filepath", interactive=False, elem_id="gen-picture", height=300)
+            c["gen_picture"] = gr.Image(
+                label="Waveform and spectrogram", type="filepath", interactive=False, elem_id="gen-picture", height=300
+            )
             c["play_note"] = gr.Markdown(elem_id="play-note")
-            c["results"] = gr.File(label="All sounds of the last action", file_count="multiple", interactive=False, visible=False, elem_id="results")
+            c["results"] = gr.File(
+                label="All sounds of the last action", file_count="multiple", interactive=False, visible=False,
+                elem_id="results",
+            )
             with gr.Row(equal_height=False):
                 with gr.Column():
                     gr.Markdown("#### Variations of a sound")
-                    c["vary_input"] = gr.File(label="Drop a sound", file_types=AUDIO_TYPES, elem_id="vary-input", height=110)
+                    c["vary_input"] = gr.File(
+                        label="Drop a sound", file_types=AUDIO_TYPES, elem_id="vary-input", height=110
+                    )
                     c["vary_count"] = gr.Slider(1, 16, value=4, step=1, label="How many", elem_id="vary-count")
-                    c["vary_amount"] = gr.Slider(0, 1, value=0.5, step=0.05, label="How different", info="0 = the sound itself, through the model", elem_id="vary-amount")
+                    c["vary_amount"] = gr.Slider(
+                        0, 1, value=0.5, step=0.05, label="How different",
+                        info="0 = the sound itself, through the model", elem_id="vary-amount",
+                    )
                     c["vary_btn"] = gr.Button("Make variations", elem_id="vary-btn")
                 with gr.Column():
                     gr.Markdown("#### Morph one sound into another")
                     with gr.Row():
                         c["morph_a"] = gr.File(label="Sound A", file_types=AUDIO_TYPES, elem_id="morph-a", height=110)
                         c["morph_b"] = gr.File(label="Sound B", file_types=AUDIO_TYPES, elem_id="morph-b", height=110)
-                    c["morph_mode"] = gr.Radio(["Steps", "Continuous"], value="Steps", label="Morph as", elem_id="morph-mode")
-                    c["morph_steps"] = gr.Slider(2, 16, value=5, step=1, label="Steps (files from A to B)", elem_id="morph-steps")
-                    c["morph_seconds"] = gr.Slider(0.5, 60, value=4.0, step=0.5, label="Length of a continuous morph (seconds)", elem_id="morph-seconds")
+                    c["morph_mode"] = gr.Radio(
+                        ["Steps", "Continuous"], value="Steps", label="Morph as", elem_id="morph-mode"
+                    )
+                    c["morph_steps"] = gr.Slider(
+                        2, 16, value=5, step=1, label="Steps (files from A to B)", elem_id="morph-steps"
+                    )
+                    c["morph_seconds"] = gr.Slider(
+                        0.5, MAX_SECONDS, value=4.0, step=0.5, label="Length of a continuous morph (seconds)",
+                        elem_id="morph-seconds",
+                    )
                     c["morph_btn"] = gr.Button("Morph", elem_id="morph-btn")
                 with gr.Column():
-                    gr.Markdown("#### Resynthesis\nAny recording played through the model; the sliders push it along the axes.")
-                    c["resynth_input"] = gr.File(label="Drop a recording", file_types=AUDIO_TYPES, elem_id="resynth-input", height=110)
+                    gr.Markdown(
+                        "#### Resynthesis\nAny recording played through the model; the sliders push it along the axes."
+                    )
+                    c["resynth_input"] = gr.File(
+                        label="Drop a recording", file_types=AUDIO_TYPES, elem_id="resynth-input", height=110
+                    )
                     c["resynth_btn"] = gr.Button("Play it through the model", elem_id="resynth-btn")
 
     with gr.Row(equal_height=False):
@@ -160,20 +187,36 @@ def build_play_tab(c: dict, play: PlayPage) -> None:
             with gr.Row():
                 c["export_format"] = gr.Dropdown(FORMAT_CHOICES, value="wav", label="Format", elem_id="export-format")
                 c["export_rate"] = gr.Dropdown(RATE_CHOICES, value=48000, label="Sample rate", elem_id="export-rate")
-                c["export_depth"] = gr.Dropdown(DEPTH_CHOICES, value="24", label="Bit depth", info="WAV: all; FLAC: 16/24; OGG/MP3: none", elem_id="export-depth")
-            c["export_normalise"] = gr.Checkbox(True, label="Normalise to -1 dBFS (off: keep the model's level)", elem_id="export-normalise")
+                c["export_depth"] = gr.Dropdown(
+                    DEPTH_CHOICES, value="24", label="Bit depth", info="WAV: all; FLAC: 16/24; OGG/MP3: none",
+                    elem_id="export-depth",
+                )
+            c["export_normalise"] = gr.Checkbox(
+                True, label="Normalise to -1 dBFS (off: keep the model's level)", elem_id="export-normalise"
+            )
             c["export_btn"] = gr.Button("Export", elem_id="export-btn")
             c["export_note"] = gr.Markdown(elem_id="export-note")
-            c["export_file"] = gr.File(label="Sound and its settings (sidecar)", file_count="multiple", interactive=False, visible=False, elem_id="export-file")
+            c["export_file"] = gr.File(
+                label="Sound and its settings (sidecar)", file_count="multiple", interactive=False, visible=False,
+                elem_id="export-file",
+            )
         with gr.Column():
-            gr.Markdown("### Sample pack\nMany sounds in one zip, in the export format above: the sliders as set (seeds counting up from the seed), or random positions inside the safe ranges.")
+            gr.Markdown(
+                "### Sample pack\nMany sounds in one zip, in the export format above: the sliders as set "
+                "(seeds counting up from the seed), or random positions inside the safe ranges."
+            )
             c["pack_count"] = gr.Slider(1, 64, value=8, step=1, label="Sounds", elem_id="pack-count")
-            c["pack_random"] = gr.Checkbox(False, label="Random slider positions (inside the safe ranges)", elem_id="pack-random")
+            c["pack_random"] = gr.Checkbox(
+                False, label="Random slider positions (inside the safe ranges)", elem_id="pack-random"
+            )
             c["pack_btn"] = gr.Button("Make the pack", elem_id="pack-btn")
             c["pack_note"] = gr.Markdown(elem_id="pack-note")
             c["pack_file"] = gr.File(label="Sample pack (.zip)", interactive=False, visible=False, elem_id="pack-file")
 
-    gr.Markdown("### History\nEvery sound made here, newest first. Click one to play it, download it, compare it or bring back its settings.")
+    gr.Markdown(
+        "### History\nEvery sound made here, newest first. "
+        "Click one to play it, download it, compare it or bring back its settings."
+    )
     c["history"] = gr.Dataframe(headers=HISTORY_COLUMNS, interactive=False, elem_id="history", max_height=320)
     with gr.Row(equal_height=False):
         with gr.Column():
@@ -183,7 +226,9 @@ def build_play_tab(c: dict, play: PlayPage) -> None:
                 c["ab_a_btn"] = gr.Button("Compare as A", size="sm", elem_id="ab-a-btn")
                 c["ab_b_btn"] = gr.Button("Compare as B", size="sm", elem_id="ab-b-btn")
                 c["recall_btn"] = gr.Button("Use its settings", size="sm", elem_id="recall-btn")
-            c["history_file"] = gr.File(label="Download", file_count="multiple", interactive=False, visible=False, elem_id="history-file")
+            c["history_file"] = gr.File(
+                label="Download", file_count="multiple", interactive=False, visible=False, elem_id="history-file"
+            )
         with gr.Column():
             gr.Markdown("#### A/B")
             c["ab_a_label"] = gr.Markdown("**A**: pick a sound in the history", elem_id="ab-a-label")
@@ -195,55 +240,60 @@ def build_play_tab(c: dict, play: PlayPage) -> None:
                 gr.Markdown("", elem_id="ab-playing")
 
     # ---------------------------------------------------------------- events
+    bind = Binder(c, play.settings, api_prefix="play")
     state, axes = c["play"], [c[name] for name in AXIS_NAMES]
     controls = [c[name] for name in CONTROLS]
-    c["model_select"].input(inputs=[state, c["model_select"]], **bind(c, models.select, MODEL_OUT))
-    c["model_save_btn"].click(inputs=[state, c["model_name"], c["model_description"]], **bind(c, models.save_info, MODEL_OUT))
-    c["model_delete_btn"].click(inputs=[state], **bind(c, models.ask_remove, ["model_delete_row", "models_note"]))
-    c["model_delete_confirm_btn"].click(inputs=[state], **bind(c, models.confirm_remove, MODEL_OUT))
-    c["model_delete_cancel_btn"].click(inputs=[state], **bind(c, models.cancel_remove, ["model_delete_row", "models_note"]))
-    c["model_import"].upload(inputs=[state, c["model_import"]], **bind(c, models.import_file, [*MODEL_OUT, "model_import"], progress_on="model_import"))
-    c["model_export_btn"].click(inputs=[state], **bind(c, models.export_file, ["model_export_file", "models_note"], progress_on="model_export_file"))
+    c["model_select"].input(inputs=[state, c["model_select"]], **bind(models.select))
+    c["model_save_btn"].click(inputs=[state, c["model_name"], c["model_description"]], **bind(models.save_info))
+    c["model_delete_btn"].click(inputs=[state], **bind(models.ask_remove))
+    c["model_delete_confirm_btn"].click(inputs=[state], **bind(models.confirm_remove))
+    c["model_delete_cancel_btn"].click(inputs=[state], **bind(models.cancel_remove))
+    c["model_import"].upload(inputs=[state, c["model_import"]], **bind(models.import_file, progress_on="model_import"))
+    c["model_export_btn"].click(inputs=[state], **bind(models.export_file, progress_on="model_export_file"))
 
-    c["randomize_btn"].click(inputs=[state], **bind(c, sounds.randomize, AXIS_NAMES))
-    c["reset_btn"].click(inputs=[state], **bind(c, sounds.reset, AXIS_NAMES))
-    c["dice_btn"].click(**bind(c, sounds.dice, ["seed"]))
-    c["generate_btn"].click(inputs=[state, *controls, *axes], **bind(c, sounds.generate, RESULT_OUT, generation=True, progress_on="gen_audio"))
+    c["randomize_btn"].click(inputs=[state], **bind(sounds.randomize))
+    c["reset_btn"].click(inputs=[state], **bind(sounds.reset))
+    c["dice_btn"].click(**bind(sounds.dice))
+    # Actions that run the model: one shared queue, progress on the main player.
+    making = dict(generation=True, progress_on="gen_audio")
+    c["generate_btn"].click(inputs=[state, *controls, *axes], **bind(sounds.generate, **making))
     c["vary_btn"].click(
         inputs=[state, c["vary_input"], c["vary_count"], c["vary_amount"], c["seed"], *axes],
-        **bind(c, sounds.vary, RESULT_OUT, generation=True, progress_on="gen_audio"),
+        **bind(sounds.vary, **making),
     )
     c["morph_btn"].click(
         inputs=[state, c["morph_a"], c["morph_b"], c["morph_mode"], c["morph_steps"], c["morph_seconds"]],
-        **bind(c, sounds.morph, RESULT_OUT, generation=True, progress_on="gen_audio"),
+        **bind(sounds.morph, **making),
     )
-    c["resynth_btn"].click(inputs=[state, c["resynth_input"], *axes], **bind(c, sounds.resynthesise, RESULT_OUT, generation=True, progress_on="gen_audio"))
+    c["resynth_btn"].click(inputs=[state, c["resynth_input"], *axes], **bind(sounds.resynthesise, **making))
 
-    c["history"].select(inputs=[state], **bind(c, library.pick, [*HISTORY_OUT, "history"]))
-    c["ab_a_btn"].click(inputs=[state, gr.State("a")], **bind(c, library.put_in, ["ab_a", "ab_a_label", "history_note"]))
-    c["ab_b_btn"].click(inputs=[state, gr.State("b")], **bind(c, library.put_in, ["ab_b", "ab_b_label", "history_note"]))
+    c["history"].select(inputs=[state], **bind(library.pick))
+    c["ab_a_btn"].click(inputs=[state, gr.State("a")], **bind(library.put_in))
+    c["ab_b_btn"].click(inputs=[state, gr.State("b")], **bind(library.put_in))
     c["ab_switch_btn"].click(None, None, None, js=AB_SWITCH_JS)
-    c["recall_btn"].click(inputs=[state], **bind(c, library.recall, RECALL_OUT))
+    c["recall_btn"].click(inputs=[state], **bind(library.recall))
 
-    c["preset_save_btn"].click(inputs=[state, c["preset_name"], *controls, *axes], **bind(c, library.save_preset, ["preset_select", "preset_note"]))
-    c["preset_select"].input(inputs=[state, c["preset_select"]], **bind(c, library.load_preset, [*RECALL_OUT, "preset_name"]))
-    c["preset_rename_btn"].click(inputs=[state, c["preset_select"], c["preset_name"]], **bind(c, library.rename_preset, ["preset_select", "preset_note"]))
-    c["preset_delete_btn"].click(inputs=[state, c["preset_select"]], **bind(c, library.delete_preset, ["preset_select", "preset_note"]))
+    c["preset_save_btn"].click(inputs=[state, c["preset_name"], *controls, *axes], **bind(library.save_preset))
+    c["preset_select"].input(inputs=[state, c["preset_select"]], **bind(library.load_preset))
+    c["preset_rename_btn"].click(inputs=[state, c["preset_select"], c["preset_name"]], **bind(library.rename_preset))
+    c["preset_delete_btn"].click(inputs=[state, c["preset_select"]], **bind(library.delete_preset))
 
     export_inputs = [c["export_format"], c["export_rate"], c["export_depth"], c["export_normalise"]]
-    c["export_btn"].click(inputs=[state, *export_inputs], **bind(c, export.export, ["export_file", "export_note"], generation=True, progress_on="export_file"))
+    c["export_btn"].click(
+        inputs=[state, *export_inputs], **bind(export.export, generation=True, progress_on="export_file")
+    )
     c["pack_btn"].click(
         inputs=[state, c["pack_count"], c["pack_random"], *controls, *export_inputs, *axes],
-        **bind(c, export.pack, ["pack_file", "pack_note"], generation=True, progress_on="pack_file"),
+        **bind(export.pack, generation=True, progress_on="pack_file"),
     )
 
 
 def build_play_api(play: PlayPage) -> None:
     """The public API of the Play tab: generate, vary, morph, resynthesise, list_models (see README)."""
 
-    def api(method):
+    def api(method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
-        def run(*args):
+        def run(*args: Any) -> Any:
             try:
                 return method(*args)
             except ValueError as exc:  # PlayError, GenerationError, DroppedSoundError: the sentence, no traceback

@@ -11,6 +11,7 @@ import gradio as gr
 import pandas as pd
 
 from sda.server.history import HISTORY_COLUMNS, History, HistoryItem
+from sda.ui.binding import Outputs, fills
 from sda.ui.play.models import AXIS_NAMES
 from sda.ui.play.state import PlayState
 from sda.server.play_files import PlayFiles
@@ -18,8 +19,13 @@ from sda.server.presets import Preset
 from sda.ui.serving import servable
 from sda.server.settings import AppSettings
 
-HISTORY_OUT = ["history_audio", "history_file", "history_note"]
-RECALL_OUT = [*AXIS_NAMES, "seed", "duration", "evolve", "preset_note"]
+# A history row picked: its player, its files, a note (and the table, to mark the row).
+PICK_OUT = ("history_audio", "history_file", "history_note", "history")
+# Both A/B players and their labels: one handler fills either side.
+AB_OUT = ("ab_a", "ab_a_label", "ab_b", "ab_b_label", "history_note")
+# The controls a sound or preset brings back.
+RECALL_OUT = (*AXIS_NAMES, "seed", "duration", "evolve", "preset_note")
+PRESETS_OUT = ("preset_select", "preset_note")
 
 
 def history_table(play: PlayState, history: History) -> pd.DataFrame:
@@ -37,12 +43,13 @@ class LibraryHandlers:
         return PlayFiles.of(self.settings, play.workspace_id)
 
     # ------------------------------------------------------------ history
-    def show_history(self, play: PlayState | None) -> dict:
+    def show_history(self, play: PlayState | None) -> Outputs:
         if play is None:
             return {}
         return {"history": history_table(play, self.files(play).history)}
 
-    def pick(self, play: PlayState | None, evt: gr.SelectData) -> dict:
+    @fills(*PICK_OUT)
+    def pick(self, play: PlayState | None, evt: gr.SelectData) -> Outputs:
         """A history row was clicked: its player, its files, and it becomes what Export writes."""
         if play is None or evt is None or evt.index is None:
             return {}
@@ -60,14 +67,16 @@ class LibraryHandlers:
             "history_note": f"Selected: {item.kind}, {item.label} ({item.model_name}). Export now writes this sound.",
         }
 
-    def put_in(self, play: PlayState | None, slot: str) -> dict:
+    @fills(*AB_OUT)
+    def put_in(self, play: PlayState | None, slot: str) -> Outputs:
         """The selected sound goes to player A or B of the comparison."""
         item = self._selected(play)
         if item is None:
             return {"history_note": "Click a sound in the history first."}
         return {f"ab_{slot}": servable(item.audio_path), f"ab_{slot}_label": f"**{slot.upper()}**: {item.label}"}
 
-    def recall(self, play: PlayState | None) -> dict:
+    @fills(*RECALL_OUT)
+    def recall(self, play: PlayState | None) -> Outputs:
         """Sliders, seed, duration and evolve as they were for the selected sound."""
         item = self._selected(play)
         if item is None:
@@ -88,13 +97,16 @@ class LibraryHandlers:
         return self.files(play).history.get(play.selected)
 
     @staticmethod
-    def _controls(play: PlayState, preset: Preset) -> dict:
+    def _controls(play: PlayState, preset: Preset) -> Outputs:
         out = {name: float(preset.axes.get(axis.key, 0.0)) for name, axis in zip(AXIS_NAMES, play.axes)}
         out.update(seed=preset.seed, duration=preset.seconds, evolve=preset.evolve)
         return out
 
     # ------------------------------------------------------------ presets
-    def save_preset(self, play: PlayState | None, name: str, seed, seconds, evolve, *axis_values) -> dict:
+    @fills(*PRESETS_OUT)
+    def save_preset(self, play: PlayState | None, name: str, seed: float | None, seconds: float, evolve: float,
+                    *axis_values: float) -> Outputs:
+        """The sliders, seed, duration and evolve kept under ``name`` for this model."""
         if play is None or not play.model_key:
             return {"preset_note": "Pick a model first."}
         axes = {a.key: float(v) for a, v in zip(play.axes, axis_values) if v is not None}
@@ -106,7 +118,9 @@ class LibraryHandlers:
             return {"preset_note": str(exc)}
         return {"preset_select": gr.update(choices=store.names(play.model_key), value=saved), "preset_note": f"Saved preset '{saved}'."}
 
-    def load_preset(self, play: PlayState | None, name: str) -> dict:
+    @fills(*RECALL_OUT, "preset_name")
+    def load_preset(self, play: PlayState | None, name: str) -> Outputs:
+        """A preset chosen in the list: its settings back on the controls."""
         if play is None or not name:
             return {}
         preset = self.files(play).presets.get(play.model_key, name)
@@ -117,7 +131,9 @@ class LibraryHandlers:
         out["preset_note"] = f"Preset '{name}' recalled."
         return out
 
-    def rename_preset(self, play: PlayState | None, name: str, new_name: str) -> dict:
+    @fills(*PRESETS_OUT)
+    def rename_preset(self, play: PlayState | None, name: str, new_name: str) -> Outputs:
+        """The chosen preset under a new name."""
         if play is None or not name:
             return {"preset_note": "Choose the preset to rename in the list, type its new name, then press Rename."}
         store = self.files(play).presets
@@ -127,7 +143,9 @@ class LibraryHandlers:
             return {"preset_note": str(exc)}
         return {"preset_select": gr.update(choices=store.names(play.model_key), value=new), "preset_note": f"Renamed to '{new}'."}
 
-    def delete_preset(self, play: PlayState | None, name: str) -> dict:
+    @fills(*PRESETS_OUT)
+    def delete_preset(self, play: PlayState | None, name: str) -> Outputs:
+        """The chosen preset deleted."""
         if play is None or not name:
             return {"preset_note": "Choose the preset to delete in the list first."}
         store = self.files(play).presets

@@ -6,23 +6,28 @@ handler returns {component name: value} like the Train tab's handlers.
 
 from __future__ import annotations
 
-import re
 import time
+from pathlib import Path
 
 import gradio as gr
 
+from sda.generation.naming import safe_stem
 from sda.server.generators import GeneratorCache
 from sda.server.models_store import ModelEntry
+from sda.ui.binding import Outputs, fills
+from sda.ui.play.inputs import UploadValue, uploaded_path
 from sda.ui.play.state import MAX_AXES, AxisView, PlayState
 from sda.server.play_files import PlayFiles
 from sda.ui.serving import servable
 from sda.server.settings import AppSettings
 
 AXIS_NAMES = [f"axis_{i}" for i in range(MAX_AXES)]
-MODEL_OUT = [
+# The model picker, its sliders and presets: what showing a model fills.
+MODEL_OUT = (
     "model_select", "model_info", "model_name", "model_description", "model_delete_row", "models_note",
     *AXIS_NAMES, "preset_select", "play_note",
-]
+)
+REMOVE_OUT = ("model_delete_row", "models_note")
 
 
 class ModelHandlers:
@@ -34,7 +39,7 @@ class ModelHandlers:
         return PlayFiles.of(self.settings, play.workspace_id)
 
     # ------------------------------------------------------------ showing
-    def show(self, play: PlayState, key: str | None = None, note: str = "") -> dict:
+    def show(self, play: PlayState, key: str | None = None, note: str = "") -> Outputs:
         """Select ``key`` (or keep the current model, or take the newest) and show it."""
         files = self.files(play)
         entries = files.models.list()
@@ -57,7 +62,7 @@ class ModelHandlers:
         out.update(self._load(play, entry))
         return out
 
-    def _load(self, play: PlayState, entry: ModelEntry) -> dict:
+    def _load(self, play: PlayState, entry: ModelEntry) -> Outputs:
         out = {"model_name": entry.name, "model_description": entry.description}
         try:
             generator = self.generators.get(entry)
@@ -77,7 +82,7 @@ class ModelHandlers:
         return out
 
     @staticmethod
-    def _sliders(axes: list[AxisView]) -> dict:
+    def _sliders(axes: list[AxisView]) -> Outputs:
         out = {}
         for index, name in enumerate(AXIS_NAMES):
             if index < len(axes):
@@ -89,12 +94,15 @@ class ModelHandlers:
         return out
 
     # ------------------------------------------------------------ events
-    def select(self, play: PlayState | None, key: str) -> dict:
+    @fills(*MODEL_OUT)
+    def select(self, play: PlayState | None, key: str) -> Outputs:
+        """A model picked in the list: show it, its sliders and its presets."""
         if play is None or not key or key == play.model_key:
             return {}
         return self.show(play, key)
 
-    def save_info(self, play: PlayState | None, name: str, description: str) -> dict:
+    @fills(*MODEL_OUT)
+    def save_info(self, play: PlayState | None, name: str, description: str) -> Outputs:
         """Rename and describe the current model."""
         if play is None or not play.model_key:
             return {"models_note": "Pick a model first."}
@@ -107,7 +115,9 @@ class ModelHandlers:
         out = self.show(play, entry.key, note=f"Saved: '{entry.name}'.")
         return out
 
-    def ask_remove(self, play: PlayState | None) -> dict:
+    @fills(*REMOVE_OUT)
+    def ask_remove(self, play: PlayState | None) -> Outputs:
+        """"Remove this model…": ask first, saying what removing it means."""
         if play is None or not play.model_key:
             return {"models_note": "Pick a model first."}
         entry = self.files(play).models.get(play.model_key)
@@ -117,7 +127,9 @@ class ModelHandlers:
         what = "Its file is deleted." if entry.kind == "file" else "The training run stays on the Train tab; its **Play with this model** button brings the model back."
         return {"model_delete_row": gr.update(visible=True), "models_note": f"Remove **{entry.name}** from your models? {what}"}
 
-    def confirm_remove(self, play: PlayState | None) -> dict:
+    @fills(*MODEL_OUT)
+    def confirm_remove(self, play: PlayState | None) -> Outputs:
+        """"Yes, remove it": the model goes (a run's files stay), the next one shows."""
         if play is None or not play.delete_pending:
             return {"model_delete_row": gr.update(visible=False)}
         key, play.delete_pending = play.delete_pending, ""
@@ -132,15 +144,16 @@ class ModelHandlers:
         play.model_key = ""
         return self.show(play, note=f"Removed '{entry.name if entry else key}'.")
 
-    def cancel_remove(self, play: PlayState | None) -> dict:
+    @fills(*REMOVE_OUT)
+    def cancel_remove(self, play: PlayState | None) -> Outputs:
+        """"Keep it": nothing is removed."""
         if play is not None:
             play.delete_pending = ""
         return {"model_delete_row": gr.update(visible=False), "models_note": "Kept."}
 
-    def import_file(self, play: PlayState | None, upload) -> dict:
+    @fills(*MODEL_OUT, "model_import")
+    def import_file(self, play: PlayState | None, upload: UploadValue) -> Outputs:
         """A model file dropped on the import area: checked by loading it, then added."""
-        from sda.ui.play.inputs import uploaded_path
-
         path = uploaded_path(upload)
         if play is None or path is None:
             return {}
@@ -162,7 +175,8 @@ class ModelHandlers:
         out["model_import"] = None
         return out
 
-    def export_file(self, play: PlayState | None) -> dict:
+    @fills("model_export_file", "models_note")
+    def export_file(self, play: PlayState | None) -> Outputs:
         """The current model as one .sdamodel file for download."""
         if play is None or not play.model_key:
             return {"models_note": "Pick a model first."}
@@ -170,7 +184,7 @@ class ModelHandlers:
         entry = files.models.get(play.model_key)
         if entry is None:
             return self.show(play)
-        target = files.download_folder() / f"{_file_stem(entry.name)}.sdamodel"
+        target = files.download_folder() / f"{safe_stem(entry.name, fallback='model')}.sdamodel"
         try:
             from sda.generation import export_model_file
 
@@ -179,7 +193,7 @@ class ModelHandlers:
             return {"models_note": f"The model file could not be written: {exc}"}
         return {"model_export_file": gr.update(value=servable(written), visible=True), "models_note": f"'{entry.name}' as a model file: open it on any sda with Import."}
 
-    def play_run(self, play: PlayState | None, run_dir) -> dict:
+    def play_run(self, play: PlayState | None, run_dir: Path | None) -> Outputs:
         """"Play with this model" on the Train tab: the run's best checkpoint, loaded on Play."""
         if play is None:
             return {}
@@ -221,8 +235,3 @@ def _model_markdown(entry: ModelEntry, generator) -> str:
     facts.append(f"{axes} ax{'is' if axes == 1 else 'es'}" + (f" (the first {MAX_AXES} have sliders)" if axes > MAX_AXES else ""))
     lines.append(" · ".join(facts))
     return "  \n".join(lines)
-
-
-def _file_stem(name: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._ -]+", "_", name).strip(" ._") or "model"
-    return stem[:60]

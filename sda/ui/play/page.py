@@ -1,9 +1,9 @@
 """The Play page's handlers, put together, and the public API behind them.
 
-``PlayPage`` is one object per server: ``models`` (play_models.py), ``sounds``
-(play_sounds.py), ``library`` (play_library.py) and ``export`` (play_export.py)
-hold the handlers play_layout.py wires to the page. All generation goes
-through ``sda.generation``; loaded models are shared through one cache.
+``PlayPage`` is one object per server: ``models`` (models.py), ``sounds``
+(sounds.py), ``library`` (library.py) and ``export`` (export.py) hold the
+handlers layout.py wires to the page. All generation goes through
+``sda.generation``; loaded models are shared through one cache.
 """
 
 from __future__ import annotations
@@ -14,13 +14,18 @@ from sda.server.generators import GeneratorCache
 from sda.ui.train.state import PageState
 from sda.ui.play.export import ExportHandlers
 from sda.ui.play.library import LibraryHandlers, history_table
-from sda.ui.play.models import ModelHandlers
+from sda.ui.binding import Outputs, fills
+from sda.ui.play.models import MODEL_OUT, ModelHandlers
 from sda.ui.play.sounds import PlayError, SoundHandlers
 from sda.ui.play.state import PlayState
 from sda.server.play_files import PlayFiles
 from sda.ui.serving import servable
 from sda.server.settings import AppSettings
 from sda.server.workspace import Workspace, is_valid_workspace_id
+
+# The tab opened again: the models (a run may have a checkpoint now) and the history (the API adds to it).
+PLAY_REFRESH_OUT = (*MODEL_OUT, "history")
+PLAY_LOAD_OUT = ("play", *PLAY_REFRESH_OUT)
 
 
 class PlayPage:
@@ -34,7 +39,8 @@ class PlayPage:
         self.library = LibraryHandlers(settings)
         self.export = ExportHandlers(settings, self.generators)
 
-    def load(self, page: PageState | None) -> dict:
+    @fills(*PLAY_LOAD_OUT)
+    def load(self, page: PageState | None) -> Outputs:
         """After the Train tab found the page's workspace: its models, history and presets."""
         if page is None:
             return {}
@@ -44,7 +50,8 @@ class PlayPage:
         out["history"] = history_table(play, PlayFiles.of(self.settings, play.workspace_id).history)
         return out
 
-    def refresh(self, play: PlayState | None) -> dict:
+    @fills(*PLAY_REFRESH_OUT)
+    def refresh(self, play: PlayState | None) -> Outputs:
         """The tab was opened: models (a run may have got its first checkpoint) and history (the API adds to it) again."""
         if play is None:
             return {}
@@ -52,7 +59,8 @@ class PlayPage:
         out["history"] = history_table(play, PlayFiles.of(self.settings, play.workspace_id).history)
         return out
 
-    def play_run(self, page: PageState | None, play: PlayState | None) -> dict:
+    @fills("tabs", "play_model_note", *MODEL_OUT)
+    def play_run(self, page: PageState | None, play: PlayState | None) -> Outputs:
         """"Play with this model" on the Train tab, for the run the Train tab shows."""
         view = page.view if page else None
         return self.models.play_run(play, Path(view.run_dir) if view else None)

@@ -8,16 +8,19 @@ main player. The same actions back the public API (``api_*``).
 from __future__ import annotations
 
 import random
-import re
 from pathlib import Path
+from typing import Callable
 
 import gradio as gr
 import soundfile as sf
 
+from sda.generation.checks import MAX_SECONDS, MIN_SECONDS, SECONDS_RANGE
+from sda.generation.naming import safe_stem
 from sda.server.generators import GeneratorCache
 from sda.server.history import HistoryItem
 from sda.server.pictures import sound_picture
-from sda.ui.play.inputs import DroppedSoundError, read_dropped_sound
+from sda.ui.binding import Outputs, fills
+from sda.ui.play.inputs import DroppedSoundError, UploadValue, read_dropped_sound
 from sda.ui.play.library import history_table
 from sda.ui.play.models import AXIS_NAMES
 from sda.ui.play.state import PlayState
@@ -25,8 +28,8 @@ from sda.server.play_files import PlayFiles
 from sda.ui.serving import servable
 from sda.server.settings import AppSettings
 
-RESULT_OUT = ["gen_audio", "gen_picture", "results", "history", "play_note"]
-MIN_SECONDS, MAX_SECONDS = 0.1, 60.0
+# What a made sound fills: the main player and picture, the list of all results, the history, a note.
+RESULT_OUT = ("gen_audio", "gen_picture", "results", "history", "play_note")
 
 
 class PlayError(ValueError):
@@ -39,34 +42,51 @@ class SoundHandlers:
         self.generators = generators
 
     # ------------------------------------------------------------- controls
-    def randomize(self, play: PlayState | None) -> dict:
+    @fills(*AXIS_NAMES)
+    def randomize(self, play: PlayState | None) -> Outputs:
         """Every slider somewhere inside its safe range."""
         if play is None:
             return {}
         rng = random.Random()
         return {name: round(rng.uniform(a.safe_min, a.safe_max), 3) for name, a in zip(AXIS_NAMES, play.axes)}
 
-    def reset(self, play: PlayState | None) -> dict:
+    @fills(*AXIS_NAMES)
+    def reset(self, play: PlayState | None) -> Outputs:
         """Every slider back to the centre of the model's sounds."""
         return {name: 0.0 for name in AXIS_NAMES}
 
-    def dice(self) -> dict:
+    @fills("seed")
+    def dice(self) -> Outputs:
+        """A new random seed."""
         return {"seed": random.randrange(0, 2**31 - 1)}
 
     # -------------------------------------------------------------- actions
-    def generate(self, play: PlayState | None, seed, seconds, evolve, *axis_values) -> dict:
+    @fills(*RESULT_OUT)
+    def generate(self, play: PlayState | None, seed: float | None, seconds: float, evolve: float,
+                 *axis_values: float) -> Outputs:
+        """A new sound at the sliders' position."""
         return self._act(play, lambda: self.make_new(play, seed, seconds, evolve, slider_axes(play, axis_values)))
 
-    def vary(self, play: PlayState | None, upload, count, amount, seed, *axis_values) -> dict:
-        return self._act(play, lambda: self.make_variations(play, upload, count, amount, seed, slider_axes(play, axis_values)))
+    @fills(*RESULT_OUT)
+    def vary(self, play: PlayState | None, upload: UploadValue, count: float, amount: float, seed: float | None,
+             *axis_values: float) -> Outputs:
+        """Variations of a dropped sound."""
+        return self._act(
+            play, lambda: self.make_variations(play, upload, count, amount, seed, slider_axes(play, axis_values))
+        )
 
-    def morph(self, play: PlayState | None, upload_a, upload_b, mode, steps, seconds) -> dict:
+    @fills(*RESULT_OUT)
+    def morph(self, play: PlayState | None, upload_a: UploadValue, upload_b: UploadValue, mode: str, steps: float,
+              seconds: float) -> Outputs:
+        """Sound A into sound B: in steps (one file each) or as one continuous sound."""
         return self._act(play, lambda: self.make_morph(play, upload_a, upload_b, mode, steps, seconds))
 
-    def resynthesise(self, play: PlayState | None, upload, *axis_values) -> dict:
+    @fills(*RESULT_OUT)
+    def resynthesise(self, play: PlayState | None, upload: UploadValue, *axis_values: float) -> Outputs:
+        """A dropped recording played through the model, pushed along the sliders' axes."""
         return self._act(play, lambda: self.make_resynthesis(play, upload, slider_axes(play, axis_values)))
 
-    def _act(self, play: PlayState | None, make) -> dict:
+    def _act(self, play: PlayState | None, make: Callable[[], list[HistoryItem]]) -> Outputs:
         if play is None:
             return {}
         try:
@@ -77,7 +97,7 @@ class SoundHandlers:
             return {"play_note": f"Could not make the sound: {exc}"}
         return self.show(play, items)
 
-    def show(self, play: PlayState, items: list[HistoryItem], note: str = "") -> dict:
+    def show(self, play: PlayState, items: list[HistoryItem], note: str = "") -> Outputs:
         """The first result in the main player and picture; all of them listed; history updated."""
         first = items[0]
         play.current = first.id
@@ -146,7 +166,7 @@ class SoundHandlers:
 
         history = PlayFiles.of(self.settings, play.workspace_id).history
         folder = history.new_folder()
-        name = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{entry.name}-{kind}-{folder.name[-4:]}").strip("-")[:60]
+        name = f"{safe_stem(entry.name)}-{kind}-{folder.name[-4:]}"
         audio_path, sidecar = save_sound(sound, folder / f"{name}.wav")
         heard, rate = sf.read(str(audio_path), dtype="float32")  # the file as played (normalised), not the raw level
         sound_picture(heard, rate, label).save(folder / "picture.png")
@@ -168,13 +188,13 @@ def slider_axes(play: PlayState | None, values) -> dict[str, float]:
 
 
 def checked_seconds(value) -> float:
-    """A duration from the page, 0.1 to 60 s; PlayError saying so otherwise."""
+    """A duration from the page, MIN_SECONDS to MAX_SECONDS; PlayError saying so otherwise."""
     try:
         seconds = float(value)
     except (TypeError, ValueError):
-        raise PlayError("Duration must be a number of seconds (0.1 to 60).") from None
+        raise PlayError(f"Duration must be a number of seconds ({SECONDS_RANGE}).") from None
     if not MIN_SECONDS <= seconds <= MAX_SECONDS:
-        raise PlayError(f"Duration {seconds:g} s is outside 0.1 to 60 s.")
+        raise PlayError(f"Duration {seconds:g} s is outside {SECONDS_RANGE} s.")
     return seconds
 
 

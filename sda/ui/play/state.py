@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sda.generation.axes import REACH
 
 MAX_AXES = 8  # sliders on the page; a model's further axes stay at their centre
-# Each slider reaches as far past its safe range as the engine honours (play_layout.PLAY_CSS shades that zone).
+# Each slider reaches as far past its safe range as the engine honours (layout.PLAY_CSS shades that zone).
 SLIDER_MARGIN = REACH
 
 

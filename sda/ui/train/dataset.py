@@ -2,17 +2,19 @@
 
 Each handler takes the page's server-side state and returns {component
 name: new value}; the summary (and its picture) comes from
-dataset_summary.py, the files from the page's Workspace.
+sda/server/dataset_summary.py, the files from the page's Workspace.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
 from sda.audio.validation import decode_dataset
+from sda.ui.binding import Outputs, fills
 from sda.ui.train import config_form
 from sda.server.dataset_summary import DatasetReport, summarise_dataset
 from sda.ui.train.state import PageState
@@ -20,10 +22,15 @@ from sda.ui.public_text import public_text
 from sda.ui.serving import servable
 from sda.server.sessions import TrainingManager
 from sda.server.settings import AppSettings
-from sda.ui.train.live import LiveRun
+from sda.ui.train.live import BUTTONS, LiveRun
 from sda.server.workspace import Workspace
 
 DEMO_DIR = Path(__file__).resolve().parents[3] / "assets" / "demo"
+ADVANCED = tuple(f"adv_{f.key}" for f in config_form.ADVANCED_FIELDS)  # the Advanced boxes, blank = the preset's
+PRESET_OUT = ("preset_reason", *ADVANCED)
+DATASET_OUT = (
+    "dataset_upload", "dataset_note", "dataset_summary", "dataset_picture", "dataset_issues", *PRESET_OUT, *BUTTONS,
+)
 
 
 class DatasetHandlers:
@@ -38,7 +45,9 @@ class DatasetHandlers:
     def _workspace(self, page: PageState) -> Workspace:
         return Workspace(self.settings, page.workspace_id)
 
-    def add_files(self, files, page: PageState | None, preset: str, progress=gr.Progress()) -> dict:
+    @fills(*DATASET_OUT)
+    def add_files(self, files: list[Any] | None, page: PageState | None, preset: str,
+                  progress: gr.Progress = gr.Progress()) -> Outputs:
         """Files, folders or zips dropped on the page: add them to the dataset and summarise it."""
         if page is None:
             return {}
@@ -49,7 +58,8 @@ class DatasetHandlers:
         out["dataset_note"] = report.message()
         return out
 
-    def use_demo(self, page: PageState | None, preset: str, progress=gr.Progress()) -> dict:
+    @fills(*DATASET_OUT)
+    def use_demo(self, page: PageState | None, preset: str, progress: gr.Progress = gr.Progress()) -> Outputs:
         """Replace the dataset with the bundled demo sounds."""
         if page is None:
             return {}
@@ -63,7 +73,8 @@ class DatasetHandlers:
         out["dataset_note"] = f"Loaded the demo sounds. {report.message()}{kept}"
         return out
 
-    def clear_dataset(self, page: PageState | None, preset: str) -> dict:
+    @fills(*DATASET_OUT)
+    def clear_dataset(self, page: PageState | None, preset: str) -> Outputs:
         """Start an empty dataset; sounds a run still reads (or may resume from) stay on the server."""
         if page is None:
             return {}
@@ -80,7 +91,7 @@ class DatasetHandlers:
         }[outcome]
         return out
 
-    def _summarise(self, page: PageState, workspace: Workspace, preset: str, progress) -> dict:
+    def _summarise(self, page: PageState, workspace: Workspace, preset: str, progress: gr.Progress | None) -> Outputs:
         def report_progress(done: int, total: int, name: str) -> None:
             if progress is not None:
                 progress(done / max(total, 1), desc=f"Reading {name}")
@@ -90,7 +101,7 @@ class DatasetHandlers:
         out.update(self.live.buttons(page, force=True))
         return out
 
-    def outputs(self, page: PageState, report: DatasetReport, preset: str) -> dict:
+    def outputs(self, page: PageState, report: DatasetReport, preset: str) -> Outputs:
         """The dataset panel for ``report`` (and the preset hints that depend on it)."""
         page.dataset = report.check
         picture = servable(report.picture, name="dataset.png") if report.picture else None
@@ -101,7 +112,8 @@ class DatasetHandlers:
             **self.preset_changed(preset, page),
         }
 
-    def preset_changed(self, preset: str, page: PageState | None) -> dict:
+    @fills(*PRESET_OUT)
+    def preset_changed(self, preset: str, page: PageState | None) -> Outputs:
         """Say which preset Auto picks for this dataset and why, and show its values as hints."""
         count = page.dataset.file_count if page else 0
         config = config_form.build_config(max(count, 1), preset, tiny=self.settings.test_tiny, caps=config_form.ServerCaps.of(self.settings))
@@ -113,7 +125,7 @@ class DatasetHandlers:
             out[f"adv_{key}"] = gr.update(placeholder=f"{value:g}" if isinstance(value, float) else str(value))
         return out
 
-    def api_summarise(self, files) -> dict:
+    def api_summarise(self, files: list[Any] | None) -> dict[str, Any]:
         """Summary of uploaded files: file_count, total_duration_s, formats, sample_rates, channels, issues [{file, reason}]. Keeps nothing."""
         paths = _paths(files)[: self.settings.max_files]
         if not paths:
@@ -124,7 +136,7 @@ class DatasetHandlers:
         return json.loads(json.dumps(summary))  # JSON keys are text (sample rates are numbers here)
 
 
-def _paths(files) -> list[str]:
+def _paths(files: list[Any] | None) -> list[str]:
     """Paths of uploaded files (Gradio hands over paths, or objects with .name)."""
     return [f if isinstance(f, str) else getattr(f, "name", f) for f in (files or [])]
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
 from sda.runs.checkpoints import read_checkpoint_summary
 from sda.runs.folder import PREVIEW_DIR
+from sda.ui.binding import Outputs, fills
 from sda.ui.train.dashboard import RunView
 from sda.ui.train.state import PageState
 from sda.ui.train.run_status import ACTIVE, checkpoint_text, resume_checkpoint, run_state, runs_table, status_markdown
@@ -30,6 +32,11 @@ STEP_PLOT_SECONDS = 5.0  # the step plot is re-sent at most this often
 EPOCH_PLOT_SECONDS = 3.0
 PLOTS = ("loss_plot", "step_plot", "parts_plot", "kl_plot", "lr_plot")
 BUTTONS = ("start_btn", "cancel_btn", "resume_btn", "save_btn")
+# Everything a refresh may change: the run on show, its controls, and the run list and model beside it.
+REFRESH_OUT = (
+    "status", "progress", "warnings", *PLOTS, "preview_feed", "preview_marker", *BUTTONS,
+    "resume_info", "timer", "runs", "model_file", "model_note", "settings_msg",
+)
 
 
 class LiveRun:
@@ -42,7 +49,7 @@ class LiveRun:
     def workspace(self, page: PageState) -> Workspace:
         return Workspace(self.settings, page.workspace_id)
 
-    def attach(self, page: PageState, run_dir: Path) -> dict:
+    def attach(self, page: PageState, run_dir: Path) -> Outputs:
         """Show ``run_dir`` on this page, with its whole history (previews follow on the next tick)."""
         page.view = RunView(run_dir)
         page.attach_count += 1
@@ -57,11 +64,12 @@ class LiveRun:
         out["model_note"] = ""
         return out
 
-    def tick(self, page: PageState | None) -> dict:
+    @fills(*REFRESH_OUT)
+    def tick(self, page: PageState | None) -> Outputs:
         """The once-a-second poll while a run is active."""
         return self.refresh(page) if page is not None else {}
 
-    def refresh(self, page: PageState, force: bool = False) -> dict:
+    def refresh(self, page: PageState, force: bool = False) -> Outputs:
         """Everything about the attached run that changed since this page last looked."""
         view = page.view
         if view is None:
@@ -74,7 +82,7 @@ class LiveRun:
             return out
         changes = view.poll()
         state = run_state(self.manager, view.run_dir)
-        out: dict = {}
+        out: dict[str, Any] = {}
         if page.pending_previews:
             out["preview_feed"] = _servable_previews(view.run_dir, page.pending_previews)
             page.pending_previews = []
@@ -129,7 +137,7 @@ class LiveRun:
             return f"`{view.run_id}` did all its epochs. To train it further, set Epochs (Advanced) higher, then press Resume."
         return f"Resume continues `{view.run_id}` from {checkpoint_text(checkpoint)}."
 
-    def buttons(self, page: PageState, force: bool = False, state: str | None = None) -> dict:
+    def buttons(self, page: PageState, force: bool = False, state: str | None = None) -> Outputs:
         """Each control enabled only when pressing it makes sense."""
         view = page.view
         if view is not None and state is None:
@@ -146,7 +154,7 @@ class LiveRun:
         page.last_buttons = wanted
         return {name: gr.update(interactive=on) for name, on in zip(BUTTONS, wanted)}
 
-    def timer(self, page: PageState, active: bool) -> dict:
+    def timer(self, page: PageState, active: bool) -> Outputs:
         if active == page.timer_active:
             return {}
         page.timer_active = active

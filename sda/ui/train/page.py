@@ -1,8 +1,8 @@
 """The Train page's handlers, put together: page load, and the dataset and run halves.
 
-``TrainPage`` is one object per server. ``dataset`` (train_dataset.py) and
-``runs`` (train_runs.py) hold the handlers layout.py wires to the page;
-``live`` (train_live.py) keeps a page up to date with its run. ``load`` runs
+``TrainPage`` is one object per server. ``dataset`` (dataset.py) and
+``runs`` (runs.py) hold the handlers layout.py wires to the page;
+``live`` (live.py) keeps a page up to date with its run. ``load`` runs
 when a page opens: it finds the page's workspace and shows its dataset and
 its latest run.
 """
@@ -14,15 +14,19 @@ import time
 from pathlib import Path
 
 from sda.server.dataset_summary import summarise_dataset
+from sda.ui.binding import Outputs, fills
 from sda.ui.train.state import PageState
 from sda.server.sessions import TrainingManager
 from sda.server.settings import AppSettings
-from sda.ui.train.dataset import DEMO_DIR, DatasetHandlers
-from sda.ui.train.live import LiveRun
+from sda.ui.train.dataset import DATASET_OUT, DEMO_DIR, DatasetHandlers
+from sda.ui.train.live import REFRESH_OUT, LiveRun
 from sda.ui.train.runs import RunHandlers
-from sda.server.workspace import Workspace, cleanup_workspaces, is_valid_workspace_id, new_workspace_id
+from sda.server.cleanup import cleanup_workspaces
+from sda.server.workspace import Workspace, is_valid_workspace_id, new_workspace_id
 
 CLEANUP_SECONDS = 3600.0
+# The page's state, then the dataset panel and the run on show (each component once).
+LOAD_OUT = ("browser_ws", "page", *dict.fromkeys(DATASET_OUT + REFRESH_OUT))
 
 
 class TrainPage:
@@ -37,7 +41,8 @@ class TrainPage:
         self._last_cleanup = 0.0
         self._cleanup_lock = threading.Lock()
 
-    def load(self, stored_id) -> dict:
+    @fills(*LOAD_OUT)
+    def load(self, stored_id: str | None) -> Outputs:
         """A page opened: find (or make) its workspace, show its dataset, re-attach to its run."""
         workspace_id = stored_id if is_valid_workspace_id(stored_id) else new_workspace_id()
         workspace = Workspace(self.settings, workspace_id).ensure()

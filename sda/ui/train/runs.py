@@ -3,7 +3,7 @@
 Each handler takes the page's server-side state and returns {component
 name: new value}. Nothing here reaches into training: it asks the
 TrainingManager and reads run directories; what the page shows of a run
-as it goes is train_live.py's job.
+as it goes is live.py's job.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import gradio as gr
 from sda.runs.checkpoints import read_checkpoint_summary
 from sda.training.config import ConfigError
 from sda.runs.folder import new_run_dir, read_run_info
+from sda.ui.binding import Outputs, fills
 from sda.ui.train import config_form
 from sda.ui.train.config_form import ServerCaps
 from sda.ui.train.dashboard import format_duration
@@ -23,7 +24,7 @@ from sda.ui.train.run_status import RUN_COLUMNS, best_checkpoint, checkpoint_tex
 from sda.ui.serving import servable
 from sda.server.sessions import QueueFull, TrainingJob, TrainingManager
 from sda.server.settings import AppSettings
-from sda.ui.train.live import LiveRun, out_of_minutes
+from sda.ui.train.live import REFRESH_OUT, LiveRun, out_of_minutes
 from sda.server.disk_quota import disk_full_message, over_disk_quota
 from sda.server.workspace import Workspace, is_valid_workspace_id, run_file_paths
 
@@ -41,7 +42,8 @@ class RunHandlers:
     def _workspace(self, page: PageState) -> Workspace:
         return Workspace(self.settings, page.workspace_id)
 
-    def start(self, page: PageState | None, preset: str, *advanced) -> dict:
+    @fills(*REFRESH_OUT)
+    def start(self, page: PageState | None, preset: str, *advanced: str) -> Outputs:
         """Start a new run on the dataset (or queue it when the server is at its cap)."""
         if page is None:
             return {}
@@ -76,7 +78,8 @@ class RunHandlers:
             return f"**Problem:** a run cannot start: {disk_full_message(self.settings)}."
         return ""
 
-    def cancel(self, page: PageState | None) -> dict:
+    @fills(*REFRESH_OUT)
+    def cancel(self, page: PageState | None) -> Outputs:
         """Stop the attached run; the engine saves a checkpoint at once. A queued run leaves the queue."""
         view = page.view if page else None
         if view is None:
@@ -93,7 +96,8 @@ class RunHandlers:
                 page.notice = "Cancelling: saving a checkpoint, this takes a moment…"
         return self.live.refresh(page, force=True)
 
-    def resume(self, page: PageState | None, *advanced) -> dict:
+    @fills(*REFRESH_OUT)
+    def resume(self, page: PageState | None, *advanced: str) -> Outputs:
         """Continue the attached run from its newest checkpoint (filled-in Advanced fields apply)."""
         view = page.view if page else None
         if view is None:
@@ -138,7 +142,8 @@ class RunHandlers:
         out["settings_msg"] = ""
         return out
 
-    def save_checkpoint(self, page: PageState | None) -> dict:
+    @fills(*REFRESH_OUT)
+    def save_checkpoint(self, page: PageState | None) -> Outputs:
         """Ask the engine for a checkpoint now; training goes on."""
         view = page.view if page else None
         if view is None or not self.manager.request_checkpoint(view.run_dir):
@@ -147,7 +152,8 @@ class RunHandlers:
         page.saves_before_request = len(view.manual_checkpoints)
         return self.live.refresh(page, force=True)
 
-    def open_run(self, page: PageState | None, evt: gr.SelectData) -> dict:
+    @fills(*REFRESH_OUT)
+    def open_run(self, page: PageState | None, evt: gr.SelectData) -> Outputs:
         """A row of the run list was clicked: show that run (only runs of this workspace resolve)."""
         if page is None:
             return {}
@@ -157,12 +163,15 @@ class RunHandlers:
             return {}
         return self.live.attach(page, run_dir)
 
-    def list_runs(self, page: PageState | None) -> dict:
+    @fills("runs")
+    def list_runs(self, page: PageState | None) -> Outputs:
+        """The run list again ("Refresh the list")."""
         if page is None:
             return {}
         return {"runs": runs_table(self._workspace(page), self.manager)}
 
-    def model_file(self, page: PageState | None) -> dict:
+    @fills("model_file", "model_note")
+    def model_file(self, page: PageState | None) -> Outputs:
         """The attached run's best checkpoint, offered for download."""
         view = page.view if page else None
         path = best_checkpoint(view.run_dir) if view else None
