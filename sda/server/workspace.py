@@ -20,7 +20,7 @@ from typing import Iterable
 
 from sda.atomic import atomic_write_json
 from sda.audio.io import AUDIO_EXTENSIONS
-from sda.runs.folder import RunSummary, list_runs, read_run_info
+from sda.runs.folder import RunSummary, dataset_files, list_runs, read_run_info
 from sda.server.ingest import IngestReport, ingest_uploads
 from sda.server.settings import AppSettings
 
@@ -134,8 +134,7 @@ class Workspace:
 
 def _run_file_paths(run_dir: Path) -> list[str]:
     """The dataset files a run was trained on, from its run.json."""
-    files = read_run_info(run_dir).get("dataset", {}).get("files", [])
-    return [f["path"] if isinstance(f, dict) else str(f) for f in files if f]
+    return [f["path"] for f in dataset_files(run_dir)]
 
 
 def run_file_paths(run_dir: Path) -> list[Path]:
