@@ -12,7 +12,7 @@ import weakref
 
 import pytest
 import torch
-from conftest import make_tiny_config
+from helpers import make_tiny_config
 
 import sda.training.dataset as dataset_module
 import sda.training.loop as loop_module
