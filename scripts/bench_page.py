@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]  # web_helpers imports the tests' helpers, which import sda
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 from web_helpers import AppServer, launch_browser, open_app, set_advanced, upload_sounds, wait_text  # noqa: E402

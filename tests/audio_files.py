@@ -18,10 +18,22 @@ HIDDEN_FILES = (".hidden.wav", "._mac.wav", ".DS_Store", "__MACOSX/._song.wav", 
 BAD_FOLDER_GOOD_FILES = ("good.wav", "sub/good_in_sub.flac")
 
 
-def tone(seconds: float, sr: int, freq: float = 440.0, amplitude: float = 0.5) -> np.ndarray:
-    """A sine of peak `amplitude` as float64 1-D (exact peak for level checks)."""
+def tone(
+    seconds: float, sr: int, freq: float = 440.0, amplitude: float = 0.5,
+    decay: float = 0.0, noise: float = 0.0, seed: int = 0,
+) -> np.ndarray:
+    """A sine of peak `amplitude` as float64 1-D (exact peak for level checks).
+
+    `decay` (per second) makes it die away like a struck note; `noise` adds that
+    much white noise (standard deviation), drawn from `seed`.
+    """
     t = np.arange(int(round(seconds * sr))) / sr
-    return amplitude * np.sin(2 * np.pi * freq * t)
+    out = amplitude * np.sin(2 * np.pi * freq * t)
+    if decay:
+        out *= np.exp(-decay * t)
+    if noise:
+        out += noise * np.random.default_rng(seed).standard_normal(t.size)
+    return out
 
 
 def texture(seconds: float, sr: int, amplitude: float = 0.5, seed: int = 0) -> np.ndarray:
@@ -51,15 +63,49 @@ def write_signal(
 def write_tone(
     path: Path, seconds: float = 1.0, sr: int = 48000, channels: int = 1,
     subtype: str | None = "PCM_16", format: str | None = None,
-    freq: float = 440.0, amplitude: float = 0.5,
+    freq: float = 440.0, amplitude: float = 0.5, decay: float = 0.0, noise: float = 0.0, seed: int = 0,
 ) -> Path:
-    """Write a sine tone file; every channel carries the same tone."""
-    return write_signal(path, tone(seconds, sr, freq, amplitude), sr, channels, subtype, format)
+    """Write a tone file (see `tone`); every channel carries the same tone."""
+    return write_signal(path, tone(seconds, sr, freq, amplitude, decay, noise, seed), sr, channels, subtype, format)
 
 
 def write_texture(path: Path, seconds: float = 1.0, sr: int = 48000, seed: int = 0, **kw) -> Path:
     """Write a noise-burst texture file (more music-like than a tone)."""
     return write_signal(path, texture(seconds, sr, seed=seed), sr, **kw)
+
+
+# The six varied sounds `write_sound_folder` writes when no count is given.
+SOUND_FOLDER_FILES = ("bursts_a.wav", "bursts_b.wav", "tone_44k_stereo.wav", "short.flac", "long.wav", "aiff_tone.aiff")
+
+
+def write_sound_folder(folder: Path, count: int | None = None, suffix: str = ".wav") -> list[Path]:
+    """Sounds a user trains on or uploads, written into `folder`; returns their paths, sorted.
+
+    Without `count`: six short, varied sounds (SOUND_FOLDER_FILES: 0.3-2.5 s,
+    48/44.1 kHz, mono/stereo, WAV/FLAC/AIFF). With `count`: that many decaying
+    44.1 kHz tones with a little noise, ``tone_00{suffix}``, ``tone_01{suffix}``...,
+    lasting 1.2, 1.4, 1.6, 1.2... s (about 105-140 kB each as WAV).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if count is not None:
+        return [
+            write_tone(folder / f"tone_{i:02d}{suffix}", seconds=1.2 + 0.2 * (i % 3), sr=44100,
+                       freq=110.0 * (1 + i % 5), decay=2.0, noise=0.02, seed=i)
+            for i in range(count)
+        ]
+    write_texture(folder / "bursts_a.wav", seconds=1.2, seed=1)
+    write_texture(folder / "bursts_b.wav", seconds=0.8, seed=2)
+    write_tone(folder / "tone_44k_stereo.wav", seconds=1.0, sr=44100, channels=2, freq=330.0)
+    write_texture(folder / "short.flac", seconds=0.3, seed=3, format="FLAC")
+    write_texture(folder / "long.wav", seconds=2.5, seed=4)
+    write_signal(folder / "aiff_tone.aiff", tone(0.9, 48000, freq=550.0, amplitude=0.3), 48000, format="AIFF")
+    return sorted(folder / name for name in SOUND_FOLDER_FILES)
+
+
+def rms_db(audio: np.ndarray) -> float:
+    """The level of a whole signal in dB (full-scale sine: -3 dB)."""
+    return float(20 * np.log10(np.sqrt(np.mean(np.square(audio, dtype=np.float64))) + 1e-12))
 
 
 # name -> (sample rate, channels, soundfile format, subtype, expected format name)

@@ -147,7 +147,7 @@ def test_files_and_folders_mix_and_duplicates_count_once(good_dir, tmp_path):
     assert [i.path for i in issues] == [str(notes)]
 
 
-def test_progress_summary_and_manifest(bad_dir):
+def test_decoding_counts_progress_per_file_and_summarises_and_lists_the_good_files(bad_dir):
     folder, expected = bad_dir
     calls = []
     dataset = decode_dataset(folder, progress=lambda d, t, name: calls.append((d, t, name)))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import REPO_ROOT, SUBPROCESS_ENV, make_tiny_config
+from helpers import REPO_ROOT, SUBPROCESS_ENV, assert_user_error, make_tiny_config, sda
 from sda.training import CheckpointError, CheckpointEvent, StepMetrics, TrainingConfig, TrainingRunner, train
 from sda.runs.checkpoints import (
     list_checkpoints,
@@ -106,25 +106,12 @@ def test_crafted_checkpoint_is_refused_without_running_its_code(tmp_path):
     assert marker.exists()
 
 
-def _cli(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "sda", *map(str, args)], cwd=REPO_ROOT, env=SUBPROCESS_ENV,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def _assert_one_line_error(proc, *words):
-    assert proc.returncode == 2, (proc.stdout, proc.stderr)
-    err = proc.stderr.strip()
-    assert "Traceback" not in proc.stderr + proc.stdout
-    assert len(err.splitlines()) == 1 and err.startswith("Error:"), err
-    for word in words:
-        assert word in err
-
-
 def test_cli_reconstruct_refuses_a_crafted_model(tmp_path, shared_sound_folder):
     marker = tmp_path / "pwned"
     crafted = write_crafted_checkpoint(tmp_path / "crafted.pt", marker)
-    proc = _cli("reconstruct", "--model", crafted, shared_sound_folder / "bursts_a.wav", "--out", tmp_path / "out", "--device", "cpu")
-    _assert_one_line_error(proc, "crafted.pt", "refused")
+    proc = sda("reconstruct", "--model", crafted, shared_sound_folder / "bursts_a.wav", "--out", tmp_path / "out",
+               "--device", "cpu", timeout=120)
+    assert_user_error(proc, "crafted.pt", "refused")
     assert not marker.exists()
     assert not list(tmp_path.glob("out/*.wav"))
 
@@ -132,12 +119,12 @@ def test_cli_reconstruct_refuses_a_crafted_model(tmp_path, shared_sound_folder):
 def test_cli_train_resume_refuses_a_crafted_checkpoint(tmp_path, shared_sound_folder):
     marker = tmp_path / "pwned"
     crafted = write_crafted_checkpoint(tmp_path / "run" / "checkpoints" / "checkpoint_epoch0001.pt", marker)
-    proc = _cli("train", shared_sound_folder, "--resume", crafted, "--device", "cpu")
-    _assert_one_line_error(proc, "checkpoint_epoch0001.pt", "refused")
+    proc = sda("train", shared_sound_folder, "--resume", crafted, "--device", "cpu", timeout=120)
+    assert_user_error(proc, "checkpoint_epoch0001.pt", "refused")
     assert not marker.exists()
     # Pointing --resume at the run folder finds the same file and refuses it too.
-    proc = _cli("train", shared_sound_folder, "--resume", tmp_path / "run", "--device", "cpu")
-    _assert_one_line_error(proc, "refused")
+    proc = sda("train", shared_sound_folder, "--resume", tmp_path / "run", "--device", "cpu", timeout=120)
+    assert_user_error(proc, "refused")
     assert not marker.exists()
 
 

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audio_files import BAD_FOLDER_GOOD_FILES, GOOD_FORMATS, write_all_formats, write_bad_files, write_texture
-from conftest import REPO_ROOT, SUBPROCESS_ENV, assert_user_error, rms_db, sda
+from audio_files import BAD_FOLDER_GOOD_FILES, GOOD_FORMATS, rms_db, write_all_formats, write_bad_files, write_texture
+from helpers import REPO_ROOT, SUBPROCESS_ENV, assert_user_error, make_tiny_config, sda
 from sda.audio.io import load_audio
 from sda.runs.checkpoints import list_checkpoints, load_checkpoint
 from sda.training.metrics import EpochMetrics
@@ -176,7 +176,6 @@ def test_reconstruct_writes_one_wav_per_input_with_the_same_length(trained, tmp_
 def textures_model(fast_previews, tmp_path_factory) -> Path:
     """A small model trained in-process for 10 epochs on noise-burst textures (the CLI run above
     trains the preset model for 2 epochs on pure tones, too little to judge reconstruction level)."""
-    from conftest import make_tiny_config
     from sda.training import train
 
     folder = tmp_path_factory.mktemp("textures")

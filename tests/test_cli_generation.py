@@ -8,29 +8,21 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import assert_user_error, sda
-from generation_helpers import train_tiny_kit
-
-pytestmark = pytest.mark.usefixtures("fast_previews")
+from helpers import assert_user_error, sda
 
 
 @pytest.fixture(scope="module")
-def run(fast_previews, tmp_path_factory):
-    return train_tiny_kit(tmp_path_factory.mktemp("cli_gen"), epochs=4)
-
-
-@pytest.fixture(scope="module")
-def model_file(run, tmp_path_factory):
+def model_file(kit_run, tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "kit.sdamodel"
-    proc = sda("export-model", run, "--out", out, "--name", "Kit", "--description", "tiny")
+    proc = sda("export-model", kit_run, "--out", out, "--name", "Kit", "--description", "tiny")
     assert proc.returncode == 0, proc.stderr
     assert str(out) in proc.stdout and out.is_file()
     return out
 
 
-def test_generate_writes_exact_lengths_with_sidecars_and_repeats_itself(run, tmp_path):
+def test_generate_writes_exact_lengths_with_sidecars_and_repeats_itself(kit_run, tmp_path):
     out = tmp_path / "out"
-    args = ["generate", "--model", run, "--out", out, "--count", 2, "--seconds", 1.25, "--seed", 7,
+    args = ["generate", "--model", kit_run, "--out", out, "--count", 2, "--seconds", 1.25, "--seed", 7,
             "--set", "1=0.5", "--format", "flac", "--sample-rate", 44100, "--bit-depth", 16]
     proc = sda(*args)
     assert proc.returncode == 0, proc.stderr
@@ -49,27 +41,28 @@ def test_generate_writes_exact_lengths_with_sidecars_and_repeats_itself(run, tmp
     assert renamed.returncode == 0 and len(list(out.glob("*.flac"))) == 4
 
 
-def test_same_seed_gives_the_same_file(run, tmp_path):
+def test_same_seed_gives_the_same_file(kit_run, tmp_path):
     for name in ("a", "b"):
-        assert sda("generate", "--model", run, "--out", tmp_path / name, "--seconds", 0.6, "--seed", 3).returncode == 0
+        proc = sda("generate", "--model", kit_run, "--out", tmp_path / name, "--seconds", 0.6, "--seed", 3)
+        assert proc.returncode == 0, proc.stderr
     (a,), (b,) = list((tmp_path / "a").glob("*.wav")), list((tmp_path / "b").glob("*.wav"))
     assert np.array_equal(sf.read(a)[0], sf.read(b)[0])
 
 
-def test_axes_are_listed_and_unknown_ones_refused(run, tmp_path):
-    proc = sda("axes", "--model", run, "--json")
+def test_axes_are_listed_and_unknown_ones_refused(kit_run, tmp_path):
+    proc = sda("axes", "--model", kit_run, "--json")
     assert proc.returncode == 0, proc.stderr
     axes = json.loads(proc.stdout)["axes"]
     assert axes and {"index", "key", "label", "share", "safe_min", "safe_max"} <= set(axes[0])
-    text = sda("axes", "--model", run)
+    text = sda("axes", "--model", kit_run)
     assert axes[0]["key"] in text.stdout and axes[0]["label"] in text.stdout
-    bad = sda("generate", "--model", run, "--out", tmp_path, "--set", "sparkle=1")
+    bad = sda("generate", "--model", kit_run, "--out", tmp_path, "--set", "sparkle=1")
     assert_user_error(bad, "sparkle", axes[0]["key"])
 
 
-def test_a_model_file_works_everywhere_a_model_is_accepted(run, model_file, tmp_path):
-    sound = run.parent / "kit" / sorted(p.name for p in (run.parent / "kit").glob("*.wav"))[0]
-    other = sorted((run.parent / "kit").glob("*.wav"))[3]
+def test_a_model_file_works_everywhere_a_model_is_accepted(kit_run, model_file, tmp_path):
+    sound = kit_run.parent / "kit" / sorted(p.name for p in (kit_run.parent / "kit").glob("*.wav"))[0]
+    other = sorted((kit_run.parent / "kit").glob("*.wav"))[3]
     commands = {
         "gen": ["generate", "--model", model_file, "--out", tmp_path / "gen", "--seconds", 0.5],
         "vary": ["vary", "--model", model_file, sound, "--out", tmp_path / "vary", "--count", 2, "--amount", 0.3],
@@ -77,7 +70,7 @@ def test_a_model_file_works_everywhere_a_model_is_accepted(run, model_file, tmp_
         "morph1": ["morph", "--model", model_file, sound, other, "--out", tmp_path / "morph1", "--seconds", 2.5],
         "rec": ["reconstruct", "--model", model_file, sound, "--out", tmp_path / "rec", "--set", "1=1.0"],
         "axes": ["axes", "--model", model_file],
-        "analyse": ["analyse", model_file, "--data", run.parent / "kit"],
+        "analyse": ["analyse", model_file, "--data", kit_run.parent / "kit"],
     }
     for name, args in commands.items():
         proc = sda(*args)
@@ -90,11 +83,11 @@ def test_a_model_file_works_everywhere_a_model_is_accepted(run, model_file, tmp_
     assert len(list((tmp_path / "rec").glob("*.wav"))) == 1
 
 
-def test_analyse_recomputes_and_stores_the_axes_of_a_run(run):
-    before = (run / "analysis.json").stat().st_mtime_ns
-    proc = sda("analyse", run)
+def test_analyse_recomputes_and_stores_the_axes_of_a_run(kit_run_copy):
+    before = (kit_run_copy / "analysis.json").stat().st_mtime_ns
+    proc = sda("analyse", kit_run_copy)
     assert proc.returncode == 0, proc.stderr
-    assert "stored in" in proc.stdout and (run / "analysis.json").stat().st_mtime_ns > before
+    assert "stored in" in proc.stdout and (kit_run_copy / "analysis.json").stat().st_mtime_ns > before
 
 
 @pytest.mark.parametrize("args, words", [
@@ -105,21 +98,21 @@ def test_analyse_recomputes_and_stores_the_axes_of_a_run(run):
     (["vary", "--model", "{run}", "{tmp}/missing.wav", "--out", "{tmp}"], ["missing.wav"]),
     (["generate", "--model", "{tmp}/fake.sdamodel", "--out", "{tmp}"], ["fake.sdamodel"]),
 ])
-def test_bad_input_gets_one_clear_line(run, tmp_path, args, words):
+def test_bad_input_gets_one_clear_line(kit_run, tmp_path, args, words):
     (tmp_path / "fake.sdamodel").write_text("not a model")
-    filled = [str(a).replace("{tmp}", str(tmp_path)).replace("{run}", str(run)) for a in args]
+    filled = [str(a).replace("{tmp}", str(tmp_path)).replace("{run}", str(kit_run)) for a in args]
     assert_user_error(sda(*filled), *words)
 
 
-def test_a_lone_checkpoint_is_analysed_with_its_sounds_and_then_generates(run, tmp_path):
+def test_a_lone_checkpoint_is_analysed_with_its_sounds_and_then_generates(kit_run, tmp_path):
     import shutil
 
     from sda.runs.checkpoints import get_latest_checkpoint
 
     lone = tmp_path / "kit.pt"
-    shutil.copy(get_latest_checkpoint(run / "checkpoints"), lone)
+    shutil.copy(get_latest_checkpoint(kit_run / "checkpoints"), lone)
     refused = sda("generate", "--model", lone, "--out", tmp_path / "out")
     assert_user_error(refused, "kit.pt", "analyse")
-    assert sda("analyse", lone, "--data", run.parent / "kit").returncode == 0
+    assert sda("analyse", lone, "--data", kit_run.parent / "kit").returncode == 0
     proc = sda("generate", "--model", lone, "--out", tmp_path / "out", "--seconds", 0.3)
     assert proc.returncode == 0, proc.stderr

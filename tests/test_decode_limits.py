@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from audio_files import GOOD_FORMATS, texture, write_signal, write_texture
+from helpers import assert_user_error, sda
 from scipy.signal import resample_poly
 
 from sda.audio import io as audio_io
@@ -177,19 +178,10 @@ def test_decoding_memory_stays_near_the_mono_48k_result(tmp_path):
 
 
 def test_the_cli_refuses_a_file_past_its_default_limit_and_says_how_to_raise_it(tmp_path):
-    import subprocess
-    import sys
-
-    from conftest import REPO_ROOT, SUBPROCESS_ENV
-
     folder = tmp_path / "takes"
     folder.mkdir()
     claimed_bomb(folder / "long_take.flac", minutes=40)  # the CLI takes files of up to 30 min by default
-    proc = subprocess.run([sys.executable, "-m", "sda", "train", str(folder), "--out", str(tmp_path / "run"), "--device", "cpu"],
-                          cwd=REPO_ROOT, env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2, (proc.stdout, proc.stderr)
-    error = proc.stderr.strip()
-    assert error.startswith("Error: No usable audio") and len(error.splitlines()) == 1
-    assert "long_take.flac: too long: lasts 40 min 00 s" in error and "up to 30 min 00 s" in error
+    proc = sda("train", folder, "--out", tmp_path / "run", "--device", "cpu", timeout=120)
+    assert_user_error(proc, "long_take.flac: too long: lasts 40 min 00 s", "up to 30 min 00 s")
+    assert proc.stderr.strip().startswith("Error: No usable audio")
     assert "--max-file-minutes" in proc.stdout
-    assert "Traceback" not in proc.stdout + proc.stderr

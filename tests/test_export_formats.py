@@ -213,7 +213,7 @@ def test_export_replaces_a_file_atomically_and_names_it_for_its_format(tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kick.seed3.flac"]  # no temp files left
 
 
-def test_damaged_samples_and_stereo_are_handled(tmp_path, drum):
+def test_nan_samples_are_cleaned_stereo_keeps_two_channels_and_silence_stays_silent(tmp_path, drum):
     damaged = drum.copy()
     damaged[100:200] = np.nan
     audio, _ = sf.read(str(export_audio(tmp_path / "nan", damaged, SR, ExportSettings())))

@@ -8,37 +8,30 @@ import numpy as np
 import pytest
 import torch
 
-from generation_helpers import SR, frame_rms_db, mel_distance, train_tiny_kit
+from generation_helpers import SR, frame_rms_db, mel_distance
 from sda.audio.io import load_audio
 from sda.generation import GenerationError, load_generator, save_sound
 from sda.generation.analysis import ANALYSIS_FILE
 from sda.generation.windows import JOIN_FRAMES
 
-pytestmark = pytest.mark.usefixtures("fast_previews")
+
+@pytest.fixture(scope="module")
+def gen(kit_run):
+    return load_generator(kit_run, device="cpu")
 
 
 @pytest.fixture(scope="module")
-def run(fast_previews, tmp_path_factory):
-    return train_tiny_kit(tmp_path_factory.mktemp("gen"))
-
-
-@pytest.fixture(scope="module")
-def gen(run):
-    return load_generator(run, device="cpu")
-
-
-@pytest.fixture(scope="module")
-def kit_sounds(run):
-    folder = run.parent / "kit"
+def kit_sounds(kit_run):
+    folder = kit_run.parent / "kit"
     return [load_audio(p).audio for p in sorted(folder.glob("*.wav"))]
 
 
-def test_training_stores_an_analysis_with_the_run(run, gen):
-    assert (run / ANALYSIS_FILE).is_file()
-    summary = json.loads((run / "analysis.json").read_text())
+def test_training_stores_an_analysis_with_the_run(kit_run, gen):
+    assert (kit_run / ANALYSIS_FILE).is_file()
+    summary = json.loads((kit_run / "analysis.json").read_text())
     assert summary["model_id"] == gen.model_id
     assert [a["key"] for a in summary["axes"]] == [a.key for a in gen.axes]
-    state = torch.load(run / ANALYSIS_FILE, weights_only=True)
+    state = torch.load(kit_run / ANALYSIS_FILE, weights_only=True)
     assert state["format"] == "sda-analysis"
 
 
@@ -144,15 +137,15 @@ def test_long_sounds_go_in_windows_whose_latent_frames_line_up(gen, kit_sounds, 
     assert window % stride == 0 and blend % stride == 0 and window <= 64 and blend >= 12
 
 
-def test_cli_reconstruct_gives_the_same_audio_with_and_without_a_zero_axis_offset(run, gen, tmp_path):
+def test_cli_reconstruct_gives_the_same_audio_with_and_without_a_zero_axis_offset(kit_run, gen, tmp_path):
     import soundfile as sf
 
-    from conftest import sda
+    from helpers import sda
 
-    sound = sorted((run.parent / "kit").glob("*.wav"))[0]
+    sound = sorted((kit_run.parent / "kit").glob("*.wav"))[0]
     written = {}
     for name, extra in {"plain": [], "zero": ["--set", f"{gen.axes[0].key}=0"], "moved": ["--set", "1=1.5"]}.items():
-        proc = sda("reconstruct", "--model", run, sound, "--out", tmp_path / name, "--device", "cpu", *extra)
+        proc = sda("reconstruct", "--model", kit_run, sound, "--out", tmp_path / name, "--device", "cpu", *extra)
         assert proc.returncode == 0, proc.stderr
         written[name], rate = sf.read(tmp_path / name / sound.name, dtype="float32")
         assert rate == SR and len(written[name]) == len(load_audio(sound).audio)
@@ -160,18 +153,18 @@ def test_cli_reconstruct_gives_the_same_audio_with_and_without_a_zero_axis_offse
     assert not np.array_equal(written["plain"], written["moved"])
 
 
-def test_cli_reconstruct_needs_no_axis_analysis_without_set(run, tmp_path):
+def test_cli_reconstruct_needs_no_axis_analysis_without_set(kit_run, tmp_path):
     """A checkpoint away from its run (no analysis, no record of its sounds) still reconstructs.
 
     With --set, which needs the axes, the one line error says what is missing."""
     import shutil
 
-    from conftest import assert_user_error, sda
+    from helpers import assert_user_error, sda
     from sda.runs.checkpoints import get_latest_checkpoint
 
     lone = tmp_path / "lone.pt"
-    shutil.copy(get_latest_checkpoint(run / "checkpoints"), lone)
-    sound = sorted((run.parent / "kit").glob("*.wav"))[0]
+    shutil.copy(get_latest_checkpoint(kit_run / "checkpoints"), lone)
+    sound = sorted((kit_run.parent / "kit").glob("*.wav"))[0]
     proc = sda("reconstruct", "--model", lone, sound, "--out", tmp_path / "out", "--device", "cpu")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / sound.name).is_file() and not list(tmp_path.glob("*analysis*"))
@@ -224,7 +217,9 @@ def test_long_evolving_sounds_have_no_level_dips_at_window_joins(gen):
 def test_a_long_sound_that_does_not_evolve_repeats_its_window_attack_and_all(gen):
     one = gen.generate(seconds=gen.window * gen.model.time_stride * 512 / SR, seed=5).audio
     long = gen.generate(seconds=8.0, seed=5, evolve=0.0).audio
-    for centre in _joins(gen, 8.0)[:2]:
+    joins = _joins(gen, 8.0)
+    assert len(joins) >= 2, f"8 s spans {len(joins) + 1} windows; the check needs two joins"
+    for centre in joins[:2]:
         start = centre + JOIN_FRAMES * 256  # the next window, past the handover
         again = frame_rms_db(long[start : start + 20 * 256], 256)
         first = frame_rms_db(one[JOIN_FRAMES * 512 : JOIN_FRAMES * 512 + 20 * 256], 256)
@@ -260,7 +255,7 @@ def test_a_named_axis_moves_its_descriptor_the_named_way(gen):
     assert np.mean(moves) >= 0.66, (axis, moves)
 
 
-def test_final_training_previews_are_far_louder_than_standard_normal_draws(run, tmp_path):
+def test_final_training_previews_are_far_louder_than_standard_normal_draws(kit_run, tmp_path):
     """The previews come from the data prior: not the quiet, noise-like sounds N(0, I) latents decode to."""
     import soundfile as sf
 
@@ -268,9 +263,9 @@ def test_final_training_previews_are_far_louder_than_standard_normal_draws(run, 
     from sda.runs.checkpoints import get_latest_checkpoint
     from sda.training.preview import generate_preview
 
-    final = sorted((run / "previews").glob("preview_epoch*_00.wav"))[-1]
+    final = sorted((kit_run / "previews").glob("preview_epoch*_00.wav"))[-1]
     preview, _ = sf.read(final, dtype="float32")
-    source = load_source(get_latest_checkpoint(run / "checkpoints"))
+    source = load_source(get_latest_checkpoint(kit_run / "checkpoints"))
     normal = generate_preview(source.model, source.spectrogram, tmp_path, 99, num_samples=4, seed=1234)
     normal_peak = np.median([20 * np.log10(np.abs(sf.read(p)[0]).max()) for p in normal])
     assert 20 * np.log10(np.abs(preview).max()) > normal_peak + 6, normal_peak

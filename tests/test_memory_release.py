@@ -12,7 +12,7 @@ import weakref
 
 import pytest
 import torch
-from conftest import make_tiny_config
+from helpers import make_tiny_config
 
 import sda.training.dataset as dataset_module
 import sda.training.loop as loop_module
@@ -43,7 +43,14 @@ def tracked(monkeypatch, fast_previews) -> Tracked:
         Recorded.__name__ = base.__name__
         return Recorded
 
-    monkeypatch.setattr(loop_module, "ConvVAE", recording(loop_module.ConvVAE, "model"))
+    build_vae = loop_module.build_vae
+
+    def build_and_record(*args, **kwargs):  # the model training builds (not the one its analysis loads after)
+        model = build_vae(*args, **kwargs)
+        seen.refs["model"].append(weakref.ref(model))
+        return model
+
+    monkeypatch.setattr(loop_module, "build_vae", build_and_record)
     monkeypatch.setattr(torch.optim, "AdamW", recording(torch.optim.AdamW, "optimizer"))
     monkeypatch.setattr(dataset_module, "AudioTrainingDataset", recording(dataset_module.AudioTrainingDataset, "spectrograms"))
     return seen

@@ -8,20 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from generation_helpers import train_tiny_kit
+from generation_helpers import KIT_EPOCHS
 from sda.generation import GenerationError, export_model_file, load_generator
 
-pytestmark = pytest.mark.usefixtures("fast_previews")
-
 
 @pytest.fixture(scope="module")
-def run(fast_previews, tmp_path_factory):
-    return train_tiny_kit(tmp_path_factory.mktemp("model_file"), epochs=4)
-
-
-@pytest.fixture(scope="module")
-def model_file(run, tmp_path_factory):
-    return export_model_file(run, tmp_path_factory.mktemp("files") / "kit", name="Tiny kit", description="twelve hits")
+def model_file(kit_run, tmp_path_factory):
+    return export_model_file(kit_run, tmp_path_factory.mktemp("files") / "kit", name="Tiny kit",
+                             description="twelve hits")
 
 
 def test_model_file_is_plain_data_without_optimizer_state(model_file):
@@ -29,12 +23,12 @@ def test_model_file_is_plain_data_without_optimizer_state(model_file):
     state = torch.load(model_file, weights_only=True)
     assert state["format"] == "sda-model" and state["name"] == "Tiny kit" and state["description"] == "twelve hits"
     assert "optimizer_state" not in state and "optimizer_state" not in state.get("info", {})
-    assert state["info"]["epochs"] == 4 and state["info"]["dataset"]["files"] == 12
+    assert state["info"]["epochs"] == KIT_EPOCHS and state["info"]["dataset"]["files"] == 12
     assert state["analysis"]["axes"]
 
 
-def test_model_file_generates_exactly_what_its_run_generates(run, model_file):
-    from_run, from_file = load_generator(run, "cpu"), load_generator(model_file, "cpu")
+def test_model_file_generates_exactly_what_its_run_generates(kit_run, model_file):
+    from_run, from_file = load_generator(kit_run, "cpu"), load_generator(model_file, "cpu")
     assert from_file.model_id == from_run.model_id and from_file.name == "Tiny kit"
     assert [a.key for a in from_file.axes] == [a.key for a in from_run.axes]
     a = from_run.generate(seconds=1.2, seed=5, axes={1: 0.5})
@@ -42,8 +36,8 @@ def test_model_file_generates_exactly_what_its_run_generates(run, model_file):
     assert np.array_equal(a.audio, b.audio)
 
 
-def test_an_existing_model_file_is_not_overwritten(run, model_file):
-    again = export_model_file(run, model_file)
+def test_an_existing_model_file_is_not_overwritten(kit_run, model_file):
+    again = export_model_file(kit_run, model_file)
     assert again != model_file and again.exists() and again.name.startswith("kit-")
 
 

@@ -66,7 +66,7 @@ def test_task1_minimal_training_emits_metrics_checkpoints_and_previews(tmp_path)
     assert {"model", "metrics_history", "output_dir", "best_checkpoint_path"} <= set(result)
 
 
-def test_task2_public_api_and_runner_cancel_saves_checkpoint(tmp_path):
+def test_task2_the_public_api_imports_and_a_cancelled_runner_keeps_a_checkpoint(tmp_path):
     from sda.audio import AudioSpectrogram, SpectrogramConfig  # noqa: F401
     from sda.models import ConvVAE, get_kl_weight, vae_loss  # noqa: F401
     from sda.training import (  # noqa: F401
@@ -129,7 +129,7 @@ def test_task2_public_api_and_runner_cancel_saves_checkpoint(tmp_path):
     assert len(ckpts) >= 1
 
 
-def test_task3_full_pipeline_end_to_end(tmp_path):
+def test_task3_ten_epochs_through_the_runner_give_finite_losses_checkpoints_and_previews(tmp_path):
     from sda.training import EpochMetrics, PreviewEvent, TrainingRunner, get_adaptive_config
     from sda.training.checkpoint import list_checkpoints
     from sda.training.preview import list_previews

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,27 +18,25 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from generation_helpers import train_tiny_kit
+from audio_files import write_tone
 from sda.ui.app import build_demo, launch_options
 from sda.ui.train.state import PageState
 from sda.ui.play.models import AXIS_NAMES
 from sda.ui.play.page import PlayPage
 from sda.server.settings import AppSettings
 from sda.server.workspace import Workspace, new_workspace_id
-from web_helpers import free_port, write_tone
-
-pytestmark = pytest.mark.usefixtures("fast_previews")
+from web_helpers import free_port
 
 
 @pytest.fixture(scope="module")
-def trained(fast_previews, tmp_path_factory):
-    """A workspace whose runs folder holds one small trained model, and the Play handlers of its server."""
+def trained(kit_run, tmp_path_factory):
+    """A workspace whose runs folder holds the tiny kit model, and the Play handlers of its server."""
     root = tmp_path_factory.mktemp("play")
     settings = AppSettings(data_root=root / "data")
     workspace = Workspace(settings, new_workspace_id()).ensure()
-    run = train_tiny_kit(root / "train", epochs=6)
-    run.rename(workspace.runs / "run-20250101-000000")
-    sounds = [write_tone(root / "in" / f"in_{i}.wav", seconds=1.0 + 0.3 * i, freq=150.0 * (i + 1), seed=i) for i in range(3)]
+    shutil.copytree(kit_run, workspace.runs / "run-20250101-000000")
+    sounds = [write_tone(root / "in" / f"in_{i}.wav", seconds=1.0 + 0.3 * i, sr=44100, freq=150.0 * (i + 1),
+                         decay=2.0, noise=0.02, seed=i) for i in range(3)]
     return SimpleNamespace(settings=settings, workspace=workspace, play=PlayPage(settings), sounds=sounds, root=root)
 
 
@@ -77,7 +76,7 @@ def test_a_model_opens_with_its_axes_as_sliders_and_generates_steerable_repeatab
     assert "60" in bad["play_note"] and "gen_audio" not in bad
 
 
-def test_variations_morphs_resynthesis_and_bad_drops(trained, tmp_path):
+def test_variations_morphs_and_resynthesis_join_the_history_and_bad_drops_are_named(trained, tmp_path):
     play, _ = _opened(trained)
     history = trained.play.library.files(play).history
     before = len(history.list())

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import make_tiny_config, write_sound_folder
+from audio_files import write_sound_folder
+from helpers import make_tiny_config
 from sda.generation.model_source import recorded_files
 from sda.runs.folder import data_inputs, dataset_files
 from sda.training import PreviewEvent, train
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.usefixtures("fast_previews")
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("private-data-root")
-    sounds = write_sound_folder(root / "workspace-0123456789abcdef" / "dataset")
+    sounds = root / "workspace-0123456789abcdef" / "dataset"
+    write_sound_folder(sounds)
     run_dir = root / "workspace-0123456789abcdef" / "runs" / "run-1"
     config = make_tiny_config(max_epochs=2, preview_interval=1, preview_interval_short=1, checkpoint_interval=1)
     result = train(config=config, file_paths=[sounds], output_dir=run_dir, device=torch.device("cpu"))

@@ -14,7 +14,7 @@ import soundfile as sf
 import torch
 
 from audio_files import texture, write_texture
-from conftest import make_tiny_config
+from helpers import make_tiny_config
 from sda.audio.io import load_audio
 from sda.audio.spectrogram import AudioSpectrogram
 from sda.audio.validation import DatasetError, decode_dataset
@@ -150,7 +150,7 @@ def test_short_runs_preview_at_the_short_interval(short_run):
     assert not list((out / "previews").glob("*epoch0003*"))
 
 
-def test_preview_interval_choice():
+def test_long_runs_preview_at_the_preview_interval_and_short_runs_at_the_short_one():
     long = make_tiny_config(max_epochs=100, preview_interval=10, preview_interval_short=2)
     short = make_tiny_config(max_epochs=20, preview_interval=10, preview_interval_short=2)
     assert get_effective_preview_interval(long) == 10
@@ -543,7 +543,7 @@ def test_a_decoded_dataset_can_train_twice(shared_sound_folder, tmp_path):
 # ---------------------------------------------------------------------------
 # Cancel, save-now, errors (through the runner, as the UI and CLI use it).
 
-def test_cancel_saves_a_mid_epoch_checkpoint_at_once(sound_folder, tiny_config, tmp_path):
+def test_cancel_saves_a_mid_epoch_checkpoint_at_once(sound_folder, tmp_path):
     runner = TrainingRunner()
     events, stamps = [], {}
 
@@ -553,7 +553,7 @@ def test_cancel_saves_a_mid_epoch_checkpoint_at_once(sound_folder, tiny_config, 
             stamps["cancel"] = time.monotonic()
             runner.cancel()
 
-    config = tiny_config(batch_size=1, max_epochs=50)
+    config = make_tiny_config(batch_size=1, max_epochs=50)
     out = tmp_path / "run"
     runner.start(config, [sound_folder], out, "cpu", callback=on_event)
     assert runner.wait(timeout=60)
@@ -579,7 +579,7 @@ def test_cancel_saves_a_mid_epoch_checkpoint_at_once(sound_folder, tiny_config, 
     assert read_run_info(out)["status"] == "cancelled"
 
 
-def test_save_now_writes_a_checkpoint_and_training_goes_on(sound_folder, tiny_config, tmp_path):
+def test_save_now_writes_a_checkpoint_and_training_goes_on(sound_folder, tmp_path):
     runner = TrainingRunner()
     events = []
 
@@ -588,7 +588,7 @@ def test_save_now_writes_a_checkpoint_and_training_goes_on(sound_folder, tiny_co
         if isinstance(event, StepMetrics) and event.step == 2:
             runner.request_checkpoint()
 
-    config = tiny_config(batch_size=1, max_epochs=2)
+    config = make_tiny_config(batch_size=1, max_epochs=2)
     out = tmp_path / "run"
     runner.start(config, [sound_folder], out, "cpu", callback=on_event)
     assert runner.wait(timeout=60) and runner.last_error() is None

@@ -6,11 +6,12 @@ import time
 
 import pytest
 
+from audio_files import write_sound_folder
 from sda.runs.folder import update_run_info
 from sda.ui.app import build_demo, launch_options
 from sda.server.settings import AppSettings
 from sda.server.workspace import Workspace, new_workspace_id
-from web_helpers import free_port, make_sound_files
+from web_helpers import free_port
 
 gradio_client = pytest.importorskip("gradio_client")
 
@@ -25,10 +26,10 @@ def app(tmp_path_factory):
     demo.close()
 
 
-def test_summarize_dataset_endpoint(app, tmp_path):
+def test_the_api_summarises_a_dataset_naming_unusable_files_without_server_paths(app, tmp_path):
     _, url = app
     client = gradio_client.Client(url, verbose=False)
-    files = make_sound_files(tmp_path, count=2)
+    files = write_sound_folder(tmp_path, count=2)
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF....WAVE")
     summary = client.predict(
@@ -40,7 +41,7 @@ def test_summarize_dataset_endpoint(app, tmp_path):
     assert "not a readable audio file" in summary["issues"][0]["reason"]
 
 
-def test_list_runs_endpoint_sees_only_the_given_workspace(app):
+def test_the_api_lists_only_the_given_workspaces_runs(app):
     settings, url = app
     owner = Workspace(settings, new_workspace_id()).ensure()
     run = owner.runs / "run-20250101-000000"

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from web_helpers import (  # noqa: E402
-    download_model,
-    browser,  # noqa: F401 (a fixture, one Chromium per module)
+from audio_files import write_sound_folder, write_tone
+from web_helpers import (
+    DEMO_COUNT,
     AppServer,
+    download_model,
     epoch_shown,
     line_points,
-    make_sound_files,
     make_zip,
     open_app,
     require_browser,
@@ -31,12 +31,9 @@ from web_helpers import (  # noqa: E402
     wait_enabled,
     wait_line_points,
     wait_text,
-    write_tone,
 )
 
 require_browser()
-
-DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
 
 # A file dropped on the upload area, as the browser delivers it.
 DROP_FILE_JS = """(b64) => {
@@ -62,18 +59,6 @@ DROP_FOLDER_JS = """(b64) => {
     Object.defineProperty(event, "dataTransfer", { value: { items: [{ webkitGetAsEntry: () => tree }], files: [] } });
     document.querySelector("#dataset-upload [aria-dropeffect]").dispatchEvent(event);
 }"""
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    app = AppServer(tmp_path_factory.mktemp("sda-web")).start()
-    yield app
-    app.stop()
-
-
-@pytest.fixture(scope="module")
-def sounds(tmp_path_factory) -> list[Path]:
-    return make_sound_files(tmp_path_factory.mktemp("sounds"), count=6)
 
 
 def _run_id(page) -> str:
@@ -217,7 +202,7 @@ def test_zip_and_folder_uploads_and_unusable_files_are_explained(server, browser
     assert {"escape.wav", "rooted.wav", "kick.wav"} <= stored
 
     folder = tmp_path / "my folder"
-    make_sound_files(folder / "sub", count=2, suffix=".flac")
+    write_sound_folder(folder / "sub", count=2, suffix=".flac")
     page.set_input_files("input[type=file]:has(+ #folder-upload)", str(folder))  # Gradio puts the input beside the button
     summary = wait_text(page, "#dataset-summary", "5 files")
     assert "FLAC" in summary
@@ -236,12 +221,11 @@ def test_zip_and_folder_uploads_and_unusable_files_are_explained(server, browser
     context.close()
 
 
-@pytest.mark.skipif(not any(DEMO_DIR.glob("*.ogg")) and not any(DEMO_DIR.glob("*.flac")), reason="no demo sounds")
-def test_demo_sounds_button(server, browser):
+@pytest.mark.skipif(not DEMO_COUNT, reason="no demo sounds in assets/demo")
+def test_the_demo_button_loads_the_demo_sounds_and_enables_start(server, browser):
     context, page = open_app(browser, server)
     page.click("#demo-data-btn")
-    count = len([p for p in DEMO_DIR.iterdir() if p.suffix.lower() in (".ogg", ".flac", ".wav")])
-    summary = wait_text(page, "#dataset-summary", f"{count} files")
+    summary = wait_text(page, "#dataset-summary", f"{DEMO_COUNT} files")
     assert "OGG" in summary or "FLAC" in summary
     wait_enabled(page, "#start-btn")
     context.close()

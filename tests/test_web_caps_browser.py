@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from web_helpers import (  # noqa: E402
-    browser,  # noqa: F401 (a fixture, one Chromium per module)
-    AppServer,
-    make_sound_files,
+from web_helpers import (
     open_app,
     require_browser,
     set_advanced,
@@ -19,21 +16,15 @@ from web_helpers import (  # noqa: E402
 
 require_browser()
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    caps = {"SDA_MAX_EPOCHS": "5000", "SDA_MAX_TRAINING_MINUTES": "0.25", "SDA_MAX_QUEUE": "0"}
-    app = AppServer(tmp_path_factory.mktemp("sda-caps"), extra_env=caps).start()
-    yield app
-    app.stop()
+# The module's `server` (conftest.py) runs with these caps.
+pytestmark = pytest.mark.app_env({"SDA_MAX_EPOCHS": "5000", "SDA_MAX_TRAINING_MINUTES": "0.25", "SDA_MAX_QUEUE": "0"})
 
 
-def test_caps_are_explained_and_a_run_out_of_minutes_stops_with_its_model(server, browser, tmp_path):
-    sounds = make_sound_files(tmp_path / "sounds", count=4)
+def test_caps_are_explained_and_a_run_out_of_minutes_stops_with_its_model(server, browser, sounds):
     alice, alice_page = open_app(browser, server)
     bob, bob_page = open_app(browser, server)
     for page in (alice_page, bob_page):
-        upload_sounds(page, sounds)
+        upload_sounds(page, sounds[:4])
         wait_text(page, "#dataset-summary", "4 files")
 
     set_advanced(alice_page, epochs=10000)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -20,6 +19,7 @@ from sda.training.metrics_log import MetricsLog
 from sda.ui.train import config_form
 from sda.ui.train.dashboard import MAX_STEP_POINTS, RunView, format_duration, plain_error
 from sda.server.sessions import TrainingJob, TrainingManager
+from web_helpers import FakeRunner
 
 
 def _epoch(n: int, train: float = 1.0, val: float = 1.1) -> EpochMetrics:
@@ -70,7 +70,7 @@ def test_frames_have_numeric_columns_even_when_empty(tmp_path):
         assert str(frame.iloc[:, 0].dtype) == "int64" and str(frame.iloc[:, 1].dtype) == "float64"
 
 
-def test_step_points_are_thinned(tmp_path, log):
+def test_a_long_run_plots_at_most_max_step_points_and_always_the_newest(tmp_path, log):
     for step in range(1, 3 * MAX_STEP_POINTS):
         log.append(_step(step))
     view = RunView(tmp_path)
@@ -168,40 +168,6 @@ def test_resume_uses_the_checkpoints_config_unless_a_field_is_filled():
 
 
 # ----------------------------------------------------------- cap and queue
-class FakeRunner:
-    """Stands in for TrainingRunner: runs until told to finish."""
-
-    def __init__(self):
-        self.running = False
-        self.calls = []
-        self.cancelled = threading.Event()
-        self.saves = 0
-
-    def start(self, config, file_paths, output_dir, device, limits=None):
-        self.calls.append(("start", output_dir))
-        self.running = True
-
-    def resume(self, config, file_paths, output_dir, device, checkpoint_path, limits=None):
-        self.calls.append(("resume", output_dir, checkpoint_path))
-        self.running = True
-
-    def cancel(self):
-        self.cancelled.set()
-        self.running = False
-
-    def request_checkpoint(self):
-        self.saves += 1
-
-    def is_running(self):
-        return self.running
-
-    def last_error(self):
-        return None
-
-    def wait(self, timeout=None):
-        return not self.running
-
-
 def _manager(cap: int):
     runners = []
 
@@ -241,7 +207,7 @@ def test_cancel_a_queued_run_removes_it_and_cancel_a_running_one_stops_it(tmp_pa
     assert not manager.request_checkpoint(first)
 
 
-def test_resume_passes_the_checkpoint(tmp_path):
+def test_a_resumed_job_starts_its_runner_from_the_given_checkpoint(tmp_path):
     manager, runners = _manager(cap=2)
     manager.submit(TrainingJob(tmp_path / "a", "alice", None, [], checkpoint_path=tmp_path / "c.pt"))
     assert runners[0].calls == [("resume", tmp_path / "a", tmp_path / "c.pt")]

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SUBPROCESS_ENV, make_tiny_config
+from audio_files import write_sound_folder, write_tone
+from helpers import REPO_ROOT, SUBPROCESS_ENV, make_tiny_config
 from sda.training import train
 from sda.runs.checkpoints import list_checkpoints, read_checkpoint_summary
 from sda.training.config import ConfigError
@@ -29,8 +30,7 @@ from sda.ui.train.page import TrainPage
 from sda.server.ingest import safe_file_name
 from sda.server.secret import browser_secret
 from sda.server.workspace import Workspace, new_workspace_id
-from test_web_dashboard import FakeRunner
-from web_helpers import REPO, make_sound_files, make_zip, write_tone
+from web_helpers import FakeRunner, make_zip
 
 
 def _page(settings, manager=None, runners=None):
@@ -46,7 +46,7 @@ def _page(settings, manager=None, runners=None):
 
 def _workspace_with_sounds(settings, tmp_path, count=3) -> Workspace:
     workspace = Workspace(settings, new_workspace_id()).ensure()
-    workspace.add_uploads(make_sound_files(tmp_path / f"src-{workspace.id[:6]}", count=count))
+    workspace.add_uploads(write_sound_folder(tmp_path / f"src-{workspace.id[:6]}", count=count))
     return workspace
 
 
@@ -90,7 +90,8 @@ def test_caps_are_read_from_the_environment(monkeypatch, tmp_path):
 
 def test_the_app_does_not_start_with_a_nonsense_setting(tmp_path):
     env = {**SUBPROCESS_ENV, "SDA_DATA_ROOT": str(tmp_path), "SDA_MAX_CONCURRENT_TRAININGS": "0"}
-    result = subprocess.run([sys.executable, "app.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode != 0
     assert "SDA_MAX_CONCURRENT_TRAININGS='0'" in result.stderr and "Traceback" not in result.stderr
 
@@ -146,15 +147,15 @@ def test_a_full_queue_refuses_a_start_and_says_so(tmp_path):
 def test_over_the_disk_quota_uploads_and_starts_are_refused(tmp_path):
     settings = AppSettings(data_root=tmp_path / "data", max_disk_gb=200_000 / 1024**3)  # 200 kB for everyone
     first = Workspace(settings, new_workspace_id()).ensure()
-    report = first.add_uploads([write_tone(tmp_path / "a.wav", seconds=1.5)])  # about 130 kB
+    report = first.add_uploads([write_tone(tmp_path / "a.wav", seconds=1.5, sr=44100)])  # about 130 kB
     assert report.added == ["a.wav"]
     second = Workspace(settings, new_workspace_id()).ensure()
-    report = second.add_uploads([write_tone(tmp_path / "b.wav", seconds=1.5)])
+    report = second.add_uploads([write_tone(tmp_path / "b.wav", seconds=1.5, sr=44100)])
     assert report.added == [] and "storage" in report.rejected[0][1] and "full" in report.rejected[0][1]
     assert second.dataset_files() == []
 
     page, runners = _page(settings)
-    write_tone(first.dataset_dir() / "c.wav", seconds=1.5)  # now over the quota
+    write_tone(first.dataset_dir() / "c.wav", seconds=1.5, sr=44100)  # now over the quota
     refused = page.runs.start(_ready_page(first), "Auto")
     assert "storage" in refused["settings_msg"] and not runners
 
@@ -203,7 +204,7 @@ def test_clear_keeps_the_sounds_a_waiting_or_running_training_will_read(tmp_path
     page.manager.cancel(tab.view.run_dir)
     for runner in runners:
         runner.running = False
-    workspace.add_uploads(make_sound_files(tmp_path / "more", count=1))
+    workspace.add_uploads(write_sound_folder(tmp_path / "more", count=1))
     out = page.dataset.clear_dataset(tab, "Auto")
     assert "deleted" in out["dataset_note"]
 
@@ -258,7 +259,7 @@ def test_the_browser_secret_is_private_from_its_first_byte(tmp_path, monkeypatch
     finally:
         os.umask(old)
     assert (settings.data_root / ".sda-browser-secret").stat().st_mode & 0o777 == 0o600
-    assert ".sda-browser-secret" in (REPO / ".gitignore").read_text().split()
+    assert ".sda-browser-secret" in (REPO_ROOT / ".gitignore").read_text().split()
 
 
 def test_servable_copies_any_file_where_gradio_serves_it(tmp_path):

@@ -23,13 +23,13 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from web_helpers import (  # noqa: E402
-    download_model,
-    readme_app,
-    browser,  # noqa: F401 (a fixture, one Chromium per module)
-    REPO,
+from helpers import REPO_ROOT
+from web_helpers import (
+    DEMO_COUNT,
     AppServer,
+    download_model,
     open_app,
+    readme_app,
     require_browser,
     set_advanced,
     text,
@@ -40,8 +40,6 @@ from web_helpers import (  # noqa: E402
 
 require_browser()
 
-DEMO_DIR = REPO / "assets" / "demo"
-DEMO_COUNT = len([p for p in DEMO_DIR.iterdir() if p.suffix.lower() in (".ogg", ".flac", ".wav")]) if DEMO_DIR.is_dir() else 0
 PREVIEW_SECONDS = 2.0  # a preview drawn from the model lasts this long (sda/training/preview.py)
 
 # Characters of an element's text that the page's font cannot draw: each is drawn
@@ -151,14 +149,14 @@ def _main_flow(page, *, start_timeout: float) -> str:
 
 
 @pytest.mark.skipif(not DEMO_COUNT, reason="no demo sounds in assets/demo")
-def test_the_app_works_as_readme_runs_it(browser, tmp_path):
+def test_as_readme_runs_it_demo_sounds_train_preview_cancel_resume_and_download(browser, tmp_path):
     with readme_app(tmp_path / "server.log") as (server, before):
         context, page = open_app(browser, server)
         # The real model, on whatever this machine is: stopped early, at the first preview.
         _main_flow(page, start_timeout=300)
         context.close()
-        assert (REPO / "workspaces").is_dir(), "the data lives under the working folder, as README says"
-        mode = (REPO / ".sda-browser-secret").stat().st_mode & 0o777
+        assert (REPO_ROOT / "workspaces").is_dir(), "the data lives under the working folder, as README says"
+        mode = (REPO_ROOT / ".sda-browser-secret").stat().st_mode & 0o777
         assert before[1] or mode == 0o600
 
 
@@ -168,7 +166,7 @@ def _outside_cwd_and_temp() -> Path:
     for parent in (Path("/var/tmp"), Path.home() / ".cache"):
         try:
             parent = parent.resolve()
-            if parent.is_relative_to(temp) or parent.is_relative_to(cwd) or parent.is_relative_to(REPO):
+            if parent.is_relative_to(temp) or parent.is_relative_to(cwd) or parent.is_relative_to(REPO_ROOT):
                 continue
             folder = parent / f"sda-test-data-{uuid.uuid4().hex[:8]}"
             folder.mkdir(parents=True)
@@ -179,7 +177,7 @@ def _outside_cwd_and_temp() -> Path:
 
 
 @pytest.mark.skipif(not DEMO_COUNT, reason="no demo sounds in assets/demo")
-def test_the_app_works_with_its_data_outside_the_working_and_temp_folders(browser, tmp_path):
+def test_with_data_outside_the_working_and_temp_folders_every_file_reaches_the_page(browser, tmp_path):
     data = _outside_cwd_and_temp()
     server = AppServer(data, log_path=tmp_path / "server.log")
     try:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from audio_files import write_sound_folder, write_tone
 from sda.runs.folder import update_run_info
 from sda.ui.train.page import TrainPage
 from sda.server.sessions import TrainingManager
@@ -17,7 +18,7 @@ from sda.server.cleanup import cleanup_workspaces
 from sda.server.ingest import safe_file_name
 from sda.server.secret import browser_secret
 from sda.server.workspace import Workspace, is_valid_workspace_id, new_workspace_id
-from web_helpers import make_sound_files, make_zip, write_tone
+from web_helpers import make_zip
 
 
 @pytest.fixture
@@ -107,11 +108,11 @@ def test_same_name_twice_is_kept_as_two_files(tmp_path, workspace):
     assert sorted(p.name for p in workspace.dataset_files()) == ["kick (2).wav", "kick.wav"]
 
 
-def test_limits_on_file_size_count_and_total(tmp_path, settings):
+def test_a_too_large_file_and_files_past_the_count_are_refused_naming_the_limit(tmp_path, settings):
     tight = AppSettings(data_root=settings.data_root, max_file_mb=0.15, max_files=2, max_upload_mb=0.4)
     workspace = Workspace(tight, new_workspace_id()).ensure()
-    small = make_sound_files(tmp_path / "small", count=3)  # ~110-150 KB each
-    big = write_tone(tmp_path / "big.wav", seconds=4.0)  # ~350 KB
+    small = write_sound_folder(tmp_path / "small", count=3)  # ~110-150 KB each
+    big = write_tone(tmp_path / "big.wav", seconds=4.0, sr=44100)  # ~350 KB
     report = workspace.add_uploads([big, *small])
     reasons = dict(report.rejected)
     assert "too large" in reasons["big.wav"] and "0.15 MB" in reasons["big.wav"]
@@ -119,10 +120,10 @@ def test_limits_on_file_size_count_and_total(tmp_path, settings):
     assert "already has 2 files" in reasons["tone_02.wav"]
 
 
-def test_total_size_limit(tmp_path, settings):
+def test_files_past_the_total_upload_size_are_refused_naming_the_limit(tmp_path, settings):
     tight = AppSettings(data_root=settings.data_root, max_upload_mb=0.2)
     workspace = Workspace(tight, new_workspace_id()).ensure()
-    files = make_sound_files(tmp_path / "s", count=3)
+    files = write_sound_folder(tmp_path / "s", count=3)
     report = workspace.add_uploads(files)
     assert len(report.added) == 1
     assert any("would pass 0.2 MB" in reason for _, reason in report.rejected)
@@ -184,7 +185,7 @@ def test_list_runs_api_shows_only_the_given_workspace(settings):
 
 
 def test_clearing_keeps_files_a_run_still_needs(tmp_path, workspace):
-    workspace.add_uploads(make_sound_files(tmp_path / "s", count=2))
+    workspace.add_uploads(write_sound_folder(tmp_path / "s", count=2))
     used = workspace.dataset_files()
     run = workspace.runs / "run-1"
     run.mkdir()
@@ -194,7 +195,7 @@ def test_clearing_keeps_files_a_run_still_needs(tmp_path, workspace):
     assert workspace.dataset_files() == []
     assert all(p.is_file() for p in used), "a run's sounds stay so it can be resumed"
 
-    workspace.add_uploads(make_sound_files(tmp_path / "t", count=1))
+    workspace.add_uploads(write_sound_folder(tmp_path / "t", count=1))
     unused_dir = workspace.dataset_dir()
     workspace.clear_dataset()
     assert not unused_dir.exists(), "sounds no run needs are deleted"
@@ -215,11 +216,13 @@ def test_old_idle_workspaces_are_cleaned_up(settings):
     assert (settings.workspaces_root / "not-a-workspace").exists()
 
 
-def test_cleanup_can_be_switched_off(settings):
+def test_with_cleanup_switched_off_an_old_idle_workspace_stays(settings):
     keep = AppSettings(data_root=settings.data_root, workspace_ttl_days=0)
     ws = Workspace(keep, new_workspace_id()).ensure()
+    write_sound_folder(ws.dataset_dir(), count=1)
     os.utime(ws.dir / ".last_seen", (0, 0))
     assert cleanup_workspaces(keep, is_busy=lambda wid: False) == []
+    assert ws.dir.is_dir() and [p.name for p in ws.dataset_files()] == ["tone_00.wav"], "the workspace and its sounds"
 
 
 def test_browser_secret_survives_a_restart(settings, monkeypatch):
@@ -229,7 +232,7 @@ def test_browser_secret_survives_a_restart(settings, monkeypatch):
     assert oct((settings.data_root / ".sda-browser-secret").stat().st_mode & 0o777) == "0o600"
 
 
-def test_settings_from_environment(monkeypatch, tmp_path):
+def test_settings_are_read_from_the_environment_and_nonsense_is_refused_by_name(monkeypatch, tmp_path):
     monkeypatch.setenv("SDA_DATA_ROOT", str(tmp_path))
     monkeypatch.setenv("SDA_MAX_FILES", "12")
     monkeypatch.setenv("SDA_MAX_CONCURRENT_TRAININGS", "3")
@@ -251,7 +254,7 @@ def test_dataset_summary_lists_unusable_files_and_the_duration_limit(tmp_path, s
     broken.write_bytes(b"RIFF....WAVEfmt nonsense")
     note = tmp_path / "notes.txt"
     note.write_text("x")
-    workspace.add_uploads([*make_sound_files(tmp_path / "s", count=2), broken, note])
+    workspace.add_uploads([*write_sound_folder(tmp_path / "s", count=2), broken, note])
 
     report = summarise_dataset(workspace, limited)
     # The first sound (1.2 s) fills the limit; the second is left out, saying why, before it is decoded.

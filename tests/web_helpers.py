@@ -1,4 +1,4 @@
-"""Fixtures for the web tests: audio files, the app as a subprocess, a headless browser.
+"""Helpers for the web tests: the app as a subprocess, a headless browser, page actions, a fake runner.
 
 The server runs as `python app.py` in its own process (as a user runs it),
 on a free port, with its data in a temporary folder and the tiny test model
@@ -6,7 +6,9 @@ on a free port, with its data in a temporary folder and the tiny test model
 root with no SDA_* or GRADIO_* variable but the port, exactly as README
 tells a user. The browser is the system Chromium driven by Playwright;
 without it (or without Playwright) browser tests are skipped, except in CI
-(CI=true), where that is a failure.
+(CI=true), where that is a failure. The fixtures built on these (one
+Chromium per module, one started app per module, the sounds to upload) are
+in conftest.py; sounds to upload come from audio_files.write_sound_folder.
 """
 
 from __future__ import annotations
@@ -16,17 +18,19 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO_ROOT
+
+DEMO_DIR = REPO_ROOT / "assets" / "demo"
+DEMO_COUNT = sum(p.suffix.lower() in (".ogg", ".flac", ".wav") for p in DEMO_DIR.iterdir()) if DEMO_DIR.is_dir() else 0
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -55,24 +59,6 @@ def require_browser():
             pytest.fail(f"Browser tests cannot run: {problem} (CI=true, so this is a failure).", pytrace=False)
         pytest.skip(f"browser tests need a browser: {problem}", allow_module_level=True)
     return api
-
-
-def write_tone(path: Path, seconds: float = 1.5, sample_rate: int = 44100, channels: int = 1, freq: float = 220.0, seed: int = 0) -> Path:
-    """A short decaying tone with a little noise: real, decodable audio."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * sample_rate)) / sample_rate
-    tone = 0.5 * np.sin(2 * np.pi * freq * t) * np.exp(-t * 2.0) + 0.02 * rng.standard_normal(t.size)
-    data = np.stack([tone] * channels, axis=1) if channels > 1 else tone
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, data.astype(np.float32), sample_rate)
-    return path
-
-
-def make_sound_files(folder: Path, count: int = 6, suffix: str = ".wav") -> list[Path]:
-    return [
-        write_tone(folder / f"tone_{i:02d}{suffix}", seconds=1.2 + 0.2 * (i % 3), freq=110.0 * (1 + i % 5), seed=i)
-        for i in range(count)
-    ]
 
 
 def make_zip(path: Path, members: dict[str, bytes]) -> Path:
@@ -116,7 +102,7 @@ class AppServer:
         Its data lands where a user's would: workspaces/ and .sda-browser-secret
         in the repository root (the caller removes what the test made).
         """
-        server = cls(REPO, log_path=log_path)
+        server = cls(REPO_ROOT, log_path=log_path)
         server.env = {k: v for k, v in os.environ.items() if not k.startswith(("SDA_", "GRADIO_"))}
         server.env.update(GRADIO_SERVER_PORT=str(server.port), PYTHONUNBUFFERED="1")
         return server
@@ -124,7 +110,8 @@ class AppServer:
     def start(self, timeout: float = 90.0) -> "AppServer":
         self.data_root.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=self.env, stdout=log,
+                                        stderr=subprocess.STDOUT)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.process.poll() is not None:
@@ -155,20 +142,20 @@ class AppServer:
 
 
 def _what_the_app_leaves_in_the_repo() -> tuple[set[Path], bool]:
-    workspaces = REPO / "workspaces"
-    return (set(workspaces.iterdir()) if workspaces.is_dir() else set()), (REPO / ".sda-browser-secret").exists()
+    workspaces = REPO_ROOT / "workspaces"
+    return (set(workspaces.iterdir()) if workspaces.is_dir() else set()), (REPO_ROOT / ".sda-browser-secret").exists()
 
 
 def _remove_what_the_test_made(before: tuple[set[Path], bool]) -> None:
     workspaces, had_secret = before
-    root = REPO / "workspaces"
+    root = REPO_ROOT / "workspaces"
     if root.is_dir():
         for path in set(root.iterdir()) - workspaces:
             shutil.rmtree(path, ignore_errors=True)
         if not workspaces:
             shutil.rmtree(root, ignore_errors=True)
     if not had_secret:
-        (REPO / ".sda-browser-secret").unlink(missing_ok=True)
+        (REPO_ROOT / ".sda-browser-secret").unlink(missing_ok=True)
 
 
 @contextmanager
@@ -195,17 +182,6 @@ def readme_app(log_path: Path):
 
 def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Chromium, one per test module (each such module calls require_browser() at import)."""
-    import playwright.sync_api as api
-
-    with api.sync_playwright() as playwright:
-        chromium = launch_browser(playwright)
-        yield chromium
-        chromium.close()
 
 
 # ------------------------------------------------------------------ page helpers
@@ -296,3 +272,38 @@ def download_model(page) -> bytes:
     response = page.request.get(link.get_attribute("href"))
     assert response.ok and len(response.body()) > 10_000
     return response.body()
+
+
+# ------------------------------------------------------------------ a fake training runner
+class FakeRunner:
+    """Stands in for TrainingRunner: runs until told to finish."""
+
+    def __init__(self):
+        self.running = False
+        self.calls = []
+        self.cancelled = threading.Event()
+        self.saves = 0
+
+    def start(self, config, file_paths, output_dir, device, limits=None):
+        self.calls.append(("start", output_dir))
+        self.running = True
+
+    def resume(self, config, file_paths, output_dir, device, checkpoint_path, limits=None):
+        self.calls.append(("resume", output_dir, checkpoint_path))
+        self.running = True
+
+    def cancel(self):
+        self.cancelled.set()
+        self.running = False
+
+    def request_checkpoint(self):
+        self.saves += 1
+
+    def is_running(self):
+        return self.running
+
+    def last_error(self):
+        return None
+
+    def wait(self, timeout=None):
+        return not self.running
