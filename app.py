@@ -7,8 +7,8 @@ folder and the limits (see sda/server/settings.py).
 
 import sys
 
-from sda.ui.app import build_demo, launch_options
 from sda.server.settings import AppSettings, SettingsError
+from sda.ui.app import build_demo, launch_options
 
 try:
     settings = AppSettings.from_env()

@@ -77,7 +77,7 @@ class RssSampler:
             self.peak = max(self.peak, self.now())
             time.sleep(0.02)
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> RssSampler:
         self.peak = self.now()
         self._thread.start()
         return self
@@ -125,8 +125,11 @@ def main() -> int:
             print(f"wrote {bomb.name} in {time.time() - started:.0f} s")
         info = sf.info(str(bomb))
         decoded_gb = info.frames * info.channels * 4 / 1e9
-        print(f"bomb: {bomb.stat().st_size / 1e6:.1f} MB on disk, {info.duration / 60:.1f} min, {info.channels} ch, "
-              f"{info.samplerate} Hz = {decoded_gb:.2f} GB as float32; {info.duration * 48000 * 4 / 1e6:.0f} MB as mono 48 kHz")
+        print(
+            f"bomb: {bomb.stat().st_size / 1e6:.1f} MB on disk, {info.duration / 60:.1f} min, {info.channels} ch, "
+            f"{info.samplerate} Hz = {decoded_gb:.2f} GB as float32; {info.duration * 48000 * 4 / 1e6:.0f} MB as "
+            "mono 48 kHz"
+        )
         good = sorted(DEMO.glob("*.ogg"))[:6]
         files = [bomb, *good]
 

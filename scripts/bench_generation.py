@@ -21,9 +21,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sda.audio.validation import decode_dataset  # noqa: E402
+from sda.bench.quality import Embedding, features, level_figures, manifold_figures  # noqa: E402
 from sda.generation import load_generator  # noqa: E402
 from sda.generation.windows import JOIN_FRAMES  # noqa: E402
-from sda.bench.quality import Embedding, features, level_figures, manifold_figures  # noqa: E402
 
 
 def standard_normal_sounds(gen, count: int, seconds: float) -> list[np.ndarray]:
@@ -33,7 +33,9 @@ def standard_normal_sounds(gen, count: int, seconds: float) -> list[np.ndarray]:
     out = []
     with torch.no_grad():
         for seed in range(count):
-            z = torch.randn(1, gen.model.latent_dim, gen.model.latent_frames(frames), generator=torch.Generator().manual_seed(seed))
+            z = torch.randn(
+                1, gen.model.latent_dim, gen.model.latent_frames(frames), generator=torch.Generator().manual_seed(seed)
+            )
             mel = gen.model.decode(z, frames)[0]
             out.append(gen.spectrogram.mel_to_waveform(mel, samples, seed=seed).numpy())
     return out
@@ -99,7 +101,9 @@ def analysis_speed(gen, count: int = 500) -> float:
     from sda.generation.analysis import analyse
 
     rng = np.random.default_rng(3)
-    mels = [gen.spectrogram.waveform_to_mel(torch.from_numpy(make_sound(KINDS[i % len(KINDS)], rng))) for i in range(count)]
+    mels = [
+        gen.spectrogram.waveform_to_mel(torch.from_numpy(make_sound(KINDS[i % len(KINDS)], rng))) for i in range(count)
+    ]
     started = time.perf_counter()
     analyse(gen.model, gen.spectrogram, mels, gen.model_id)
     return time.perf_counter() - started
@@ -126,7 +130,12 @@ def main() -> int:
         "data_prior": [gen.generate(args.seconds, seed).audio for seed in range(args.count)],
         "normal_prior": standard_normal_sounds(gen, args.count, args.seconds),
     }
-    report: dict = {"run": args.run, "train_files": len(train), "generated": args.count, "axes": [a.key for a in gen.axes]}
+    report: dict = {
+        "run": args.run,
+        "train_files": len(train),
+        "generated": args.count,
+        "axes": [a.key for a in gen.axes],
+    }
     report["train_real"] = {k: round(v, 3) for k, v in level_figures(spec, train).items()}
     print(f"train real      : {report['train_real']}")
     for name, sounds in sets.items():
@@ -139,12 +148,20 @@ def main() -> int:
     best2 = timed(lambda: gen.generate(2.0, 7, quality="best"))
     fast10 = timed(lambda: gen.generate(10.0, 7))
     best10 = timed(lambda: gen.generate(10.0, 7, quality="best"))
-    report["speed"] = {"gen_2s_fast_s": round(fast2, 3), "gen_2s_best_s": round(best2, 3),
-                       "gen_10s_fast_realtime_x": round(10 / fast10, 1), "gen_10s_best_realtime_x": round(10 / best10, 1),
-                       "threads": args.threads}
+    report["speed"] = {
+        "gen_2s_fast_s": round(fast2, 3),
+        "gen_2s_best_s": round(best2, 3),
+        "gen_10s_fast_realtime_x": round(10 / fast10, 1),
+        "gen_10s_best_realtime_x": round(10 / best10, 1),
+        "threads": args.threads,
+    }
     print(f"speed           : {report['speed']}")
-    same = all(np.array_equal(gen.generate(2.5, s, evolve=0.3).audio, gen.generate(2.5, s, evolve=0.3).audio) for s in range(3))
-    lengths = all(len(gen.generate(s, 4).audio) == round(s * gen.sample_rate) for s in (0.1, 0.333, 1.0, 2.5, 13.7, 60.0))
+    same = all(
+        np.array_equal(gen.generate(2.5, s, evolve=0.3).audio, gen.generate(2.5, s, evolve=0.3).audio) for s in range(3)
+    )
+    lengths = all(
+        len(gen.generate(s, 4).audio) == round(s * gen.sample_rate) for s in (0.1, 0.333, 1.0, 2.5, 13.7, 60.0)
+    )
     report["exact"] = {"same_seed_identical": same, "exact_lengths": lengths}
     print(f"exactness       : {report['exact']}")
     report["axis_agreement"] = axis_agreement(gen)

@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from sda.bench.fidelity import fidelity  # noqa: E402
 from sda.audio.io import load_audio  # noqa: E402
 from sda.audio.spectrogram import AudioSpectrogram  # noqa: E402
+from sda.bench.fidelity import fidelity  # noqa: E402
 from sda.bench.synth import make_benchmark_set  # noqa: E402
 
 
@@ -35,7 +35,9 @@ def _mel_power(spec: AudioSpectrogram, mel: torch.Tensor) -> torch.Tensor:
     return torch.pow(10.0, spec.mel_to_db(mel).clamp(max=40.0) / 10.0)
 
 
-def _griffin_lim(spec: AudioSpectrogram, power: torch.Tensor, n: int, iters: int, zero_phase: bool = False) -> torch.Tensor:
+def _griffin_lim(
+    spec: AudioSpectrogram, power: torch.Tensor, n: int, iters: int, zero_phase: bool = False
+) -> torch.Tensor:
     magnitude = (power / spec._power_scale).sqrt()
     if not zero_phase:
         return spec.griffin_lim(magnitude, n, seed=0, iters=iters)
@@ -82,10 +84,14 @@ def candidates(spec: AudioSpectrogram) -> dict:
         f"spread along triangles, GL{gl}": (kl(0), gl_of(kl(0), gl)),
         f"Euclid NNLS 50 from pinv, GL{gl}": (
             lambda m: _euclidean_nnls(spec, _mel_power(spec, m), pinv_power(m), 50),
-            gl_of(lambda m: _euclidean_nnls(spec, _mel_power(spec, m), pinv_power(m), 50), gl)),
+            gl_of(lambda m: _euclidean_nnls(spec, _mel_power(spec, m), pinv_power(m), 50), gl),
+        ),
         f"KL NNLS 10, GL{gl} (after: fast)": (kl(10), lambda m, n: spec.mel_to_waveform(m, n, quality="fast")),
         f"KL NNLS 100, GL{gl * 8}": (kl(100), gl_of(kl(100), gl * 8)),
-        f"KL 100, GL{gl * 8} + mel refit (after: best)": (kl(100), lambda m, n: spec.mel_to_waveform(m, n, quality="best")),
+        f"KL 100, GL{gl * 8} + mel refit (after: best)": (
+            kl(100),
+            lambda m, n: spec.mel_to_waveform(m, n, quality="best"),
+        ),
     }
 
 

@@ -27,9 +27,9 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sda.runs.folder import read_run_info  # noqa: E402
+from sda.server.settings import AppSettings  # noqa: E402
 from sda.ui.train.config_form import ADVANCED_FIELDS  # noqa: E402
 from sda.ui.train.page import TrainPage  # noqa: E402
-from sda.server.settings import AppSettings  # noqa: E402
 
 ALLOWED_GROWTH_MB = 150
 
@@ -76,8 +76,11 @@ def main() -> int:
             info = read_run_info(run_dir)
             gc.collect()  # this thread's own garbage; the run released its own memory as it ended
             levels.append(rss_mb())
-            print(f"run {number}: {info.get('status')}, {info.get('epochs_done')} epochs in {time.time() - started:.0f} s; "
-                  f"RSS after it {levels[-1]:.0f} MB")
+            print(
+                f"run {number}: {info.get('status')}, {info.get('epochs_done')} epochs in "
+                f"{time.time() - started:.0f} s; "
+                f"RSS after it {levels[-1]:.0f} MB"
+            )
 
     growth = levels[-1] - levels[0]
     ok = growth <= ALLOWED_GROWTH_MB

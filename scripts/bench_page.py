@@ -63,7 +63,11 @@ def page_run(data: Path | None, epochs: int, root: Path, close_page: bool = Fals
             browser.close()
     finally:
         server.stop()
-    return {"page_chunks_per_s": mean_chunks_per_s(run_json.parent), "first_preview_in_page_s": first_preview, "preset": preset}
+    return {
+        "page_chunks_per_s": mean_chunks_per_s(run_json.parent),
+        "first_preview_in_page_s": first_preview,
+        "preset": preset,
+    }
 
 
 def cli_run(data: Path, epochs: int, preset: str, root: Path) -> float:

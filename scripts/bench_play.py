@@ -29,14 +29,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from sda.server.generators import GeneratorCache  # noqa: E402
+from sda.server.settings import AppSettings  # noqa: E402
+from sda.server.workspace import Workspace, new_workspace_id  # noqa: E402
 from sda.training.config import TrainingConfig  # noqa: E402
 from sda.training.loop import train  # noqa: E402
 from sda.training.metrics import StepMetrics  # noqa: E402
-from sda.server.generators import GeneratorCache  # noqa: E402
 from sda.ui.play.sounds import SoundHandlers  # noqa: E402
 from sda.ui.play.state import AxisView, PlayState  # noqa: E402
-from sda.server.settings import AppSettings  # noqa: E402
-from sda.server.workspace import Workspace, new_workspace_id  # noqa: E402
 
 DEMO = REPO / "assets" / "demo"
 
@@ -78,11 +78,17 @@ def generation_speed(run: Path, root: Path, repeats: int) -> dict:
     for _ in range(2):  # warm: first calls allocate and compile
         engine()
         page()
-    return {"generate_2s_engine_s": round(timed(engine, repeats), 3), "generate_2s_page_s": round(timed(page, repeats), 3),
-            "play": play, "sounds": sounds}
+    return {
+        "generate_2s_engine_s": round(timed(engine, repeats), 3),
+        "generate_2s_page_s": round(timed(page, repeats), 3),
+        "play": play,
+        "sounds": sounds,
+    }
 
 
-def training_beside_generation(root: Path, play: PlayState, sounds: SoundHandlers, window: float, generate: bool) -> dict:
+def training_beside_generation(
+    root: Path, play: PlayState, sounds: SoundHandlers, window: float, generate: bool
+) -> dict:
     """Steps per second of a training in this process over ``window`` s, with or without generations."""
     steps: list[float] = []
     cancel = threading.Event()
@@ -91,7 +97,9 @@ def training_beside_generation(root: Path, play: PlayState, sounds: SoundHandler
         if isinstance(event, StepMetrics):
             steps.append(time.perf_counter())
 
-    config = TrainingConfig(max_epochs=100000, preview_interval=100000, preview_interval_short=100000, checkpoint_interval=100000)
+    config = TrainingConfig(
+        max_epochs=100000, preview_interval=100000, preview_interval_short=100000, checkpoint_interval=100000
+    )
     trainer = threading.Thread(target=train, args=(config, [DEMO], root / f"train-{time.time_ns()}", "cpu"),
                                kwargs=dict(callback=on_event, cancel_event=cancel), daemon=True)
     trainer.start()

@@ -20,7 +20,6 @@ os.environ["SDA_TEST"] = "1"
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
-
 from audio_files import write_sound_folder  # noqa: E402
 from helpers import quick_previews  # noqa: E402
 
@@ -110,7 +109,6 @@ def sounds(tmp_path_factory) -> list[Path]:
 def browser():
     """Headless Chromium, one per test module (each such module calls web_helpers.require_browser() at import)."""
     import playwright.sync_api as api
-
     from web_helpers import launch_browser
 
     with api.sync_playwright() as playwright:

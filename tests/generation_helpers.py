@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-
 from helpers import make_tiny_config
+
 from sda.bench.synth import make_sound_set
 from sda.training.loop import train
 

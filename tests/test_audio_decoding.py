@@ -9,12 +9,25 @@ import numpy as np
 import pytest
 import soundfile as sf
 from audio_files import (
-    BAD_FOLDER_GOOD_FILES, GOOD_FORMATS, HIDDEN_FILES, LOSSY_FORMATS,
-    tone, write_all_formats, write_bad_files, write_signal, write_texture, write_tone,
+    BAD_FOLDER_GOOD_FILES,
+    GOOD_FORMATS,
+    HIDDEN_FILES,
+    LOSSY_FORMATS,
+    tone,
+    write_all_formats,
+    write_bad_files,
+    write_signal,
+    write_texture,
+    write_tone,
 )
+
 from sda.audio.io import SAMPLE_RATE, AudioLoadError, load_audio, write_wav
 from sda.audio.validation import (
-    DatasetError, decode_dataset, find_audio_files, require_usable, resolve_dataset_paths,
+    DatasetError,
+    decode_dataset,
+    find_audio_files,
+    require_usable,
+    resolve_dataset_paths,
 )
 
 SECONDS = 0.5

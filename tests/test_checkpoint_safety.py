@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from helpers import REPO_ROOT, SUBPROCESS_ENV, assert_user_error, make_tiny_config, sda
-from sda.training import CheckpointError, CheckpointEvent, StepMetrics, TrainingConfig, TrainingRunner, train
+
 from sda.runs.checkpoints import (
     list_checkpoints,
     load_checkpoint,
     read_checkpoint_summary,
     resolve_checkpoint,
 )
+from sda.training import CheckpointError, CheckpointEvent, StepMetrics, TrainingConfig, TrainingRunner, train
 from sda.training.metrics_log import read_events
 
 pytestmark = pytest.mark.usefixtures("fast_previews")

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from audio_files import BAD_FOLDER_GOOD_FILES, GOOD_FORMATS, rms_db, write_all_formats, write_bad_files, write_texture
 from helpers import REPO_ROOT, SUBPROCESS_ENV, assert_user_error, make_tiny_config, sda
+
 from sda.audio.io import load_audio
 from sda.runs.checkpoints import list_checkpoints, load_checkpoint
 from sda.training.metrics import EpochMetrics
@@ -107,8 +107,14 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
     for i in range(5):
         write_texture(folder / f"s{i}.wav", seconds=0.6, seed=i)
     run_dir = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "sda", "train", str(folder), "--epochs", "50", "--out", str(run_dir), "--device", "cpu"],
-                            cwd=REPO_ROOT, env=SUBPROCESS_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sda", "train", str(folder), "--epochs", "50", "--out", str(run_dir), "--device", "cpu"],
+        cwd=REPO_ROOT,
+        env=SUBPROCESS_ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines, first_epoch = [], threading.Event()
 
     def read():

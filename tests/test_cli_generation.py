@@ -1,4 +1,5 @@
-"""`python -m sda generate | axes | analyse | vary | morph | reconstruct --set | export-model` as a musician runs them."""
+"""`python -m sda generate | axes | analyse | vary | morph | reconstruct --set | export-model`, as a musician
+runs them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
-
 from helpers import assert_user_error, sda
 
 

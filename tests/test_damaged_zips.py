@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from audio_files import write_tone
 
 from sda.audio.validation import decode_dataset
 from sda.server.settings import AppSettings
 from sda.server.workspace import Workspace, new_workspace_id
-from audio_files import write_tone
 
 
 def noisy_wav(path: Path, seconds: float, seed: int) -> Path:

@@ -117,7 +117,9 @@ def test_a_flac_that_does_not_state_its_length_decodes_and_is_capped_by_counting
 
 
 def test_mp3_length_comes_from_its_header_and_counting_caps_it_when_unknown(tmp_path, monkeypatch):
-    path = write_signal(tmp_path / "take.mp3", texture(3.0, 44100), 44100, channels=2, subtype="MPEG_LAYER_III", format="MP3")
+    path = write_signal(
+        tmp_path / "take.mp3", texture(3.0, 44100), 44100, channels=2, subtype="MPEG_LAYER_III", format="MP3"
+    )
     # libsndfile reads the length from the encoder's (Xing/LAME) header.
     assert sf.info(str(path)).frames == pytest.approx(3.0 * 44100, abs=44100 * 0.06)
     with pytest.raises(AudioTooLongError) as refused:

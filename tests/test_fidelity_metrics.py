@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sda.bench.fidelity import fidelity, lsd_db, mel_l1_db, mrstft
 from sda.audio.mel import mel_filterbank
+from sda.bench.fidelity import fidelity, lsd_db, mel_l1_db, mrstft
 from sda.bench.synth import KINDS, make_benchmark_set, make_sound, make_sound_set
 
 SR = 48000

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from generation_helpers import SR, frame_rms_db, mel_distance
+
 from sda.audio.io import load_audio
 from sda.generation import GenerationError, load_generator, save_sound
 from sda.generation.analysis import ANALYSIS_FILE
@@ -139,7 +139,6 @@ def test_long_sounds_go_in_windows_whose_latent_frames_line_up(gen, kit_sounds, 
 
 def test_cli_reconstruct_gives_the_same_audio_with_and_without_a_zero_axis_offset(kit_run, gen, tmp_path):
     import soundfile as sf
-
     from helpers import sda
 
     sound = sorted((kit_run.parent / "kit").glob("*.wav"))[0]
@@ -160,6 +159,7 @@ def test_cli_reconstruct_needs_no_axis_analysis_without_set(kit_run, tmp_path):
     import shutil
 
     from helpers import assert_user_error, sda
+
     from sda.runs.checkpoints import get_latest_checkpoint
 
     lone = tmp_path / "lone.pt"
@@ -234,8 +234,13 @@ def test_saved_sound_has_a_sidecar_with_its_settings(gen, tmp_path):
     settings = record["settings"]
     assert settings["seed"] == 9 and settings["seconds"] == 0.8 and settings["evolve"] == 0.2
     assert settings["model_id"] == gen.model_id and settings["axes"] == {gen.axes[0].key: 0.3}
-    again = gen.generate(seconds=settings["seconds"], seed=settings["seed"], axes=settings["axes"], evolve=settings["evolve"],
-                         quality=settings["quality"])
+    again = gen.generate(
+        seconds=settings["seconds"],
+        seed=settings["seed"],
+        axes=settings["axes"],
+        evolve=settings["evolve"],
+        quality=settings["quality"],
+    )
     assert np.array_equal(again.audio, sound.audio)
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from sda.bench.fidelity import lsd_db, mel_l1_db
 from sda.audio.mel_inverse import MelInverse
 from sda.audio.spectrogram import AudioSpectrogram
+from sda.bench.fidelity import lsd_db, mel_l1_db
 from sda.bench.synth import make_sound
 
 SR = 48000

@@ -52,7 +52,9 @@ def tracked(monkeypatch, fast_previews) -> Tracked:
 
     monkeypatch.setattr(loop_module, "build_vae", build_and_record)
     monkeypatch.setattr(torch.optim, "AdamW", recording(torch.optim.AdamW, "optimizer"))
-    monkeypatch.setattr(dataset_module, "AudioTrainingDataset", recording(dataset_module.AudioTrainingDataset, "spectrograms"))
+    monkeypatch.setattr(
+        dataset_module, "AudioTrainingDataset", recording(dataset_module.AudioTrainingDataset, "spectrograms")
+    )
     return seen
 
 

@@ -7,8 +7,8 @@ import pickle
 import numpy as np
 import pytest
 import torch
-
 from generation_helpers import KIT_EPOCHS
+
 from sda.generation import GenerationError, export_model_file, load_generator
 
 

@@ -8,7 +8,6 @@ circle in the design.
 from __future__ import annotations
 
 import ast
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,26 @@ FORBIDDEN = {
     "sda.training": {"sda.server", "sda.ui", "sda.cli", "sda.bench"},
     "sda.generation": {"sda.training", "sda.server", "sda.ui", "sda.cli", "sda.bench"},
     "sda.runs": {"sda.training", "sda.generation", "sda.server", "sda.ui", "sda.cli", "sda.bench"},
-    "sda.audio": {"sda.runs", "sda.training", "sda.generation", "sda.server", "sda.ui", "sda.cli", "sda.bench", "sda.models"},
-    "sda.models": {"sda.runs", "sda.training", "sda.generation", "sda.server", "sda.ui", "sda.cli", "sda.bench", "sda.audio"},
+    "sda.audio": {
+        "sda.runs",
+        "sda.training",
+        "sda.generation",
+        "sda.server",
+        "sda.ui",
+        "sda.cli",
+        "sda.bench",
+        "sda.models",
+    },
+    "sda.models": {
+        "sda.runs",
+        "sda.training",
+        "sda.generation",
+        "sda.server",
+        "sda.ui",
+        "sda.cli",
+        "sda.bench",
+        "sda.audio",
+    },
 }
 
 
@@ -45,7 +62,9 @@ def _imports(path: Path, modules: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             for alias in node.names:  # `from sda.ui import config_form` imports a module, not a name
                 candidate = f"{base}.{alias.name}"
                 found.add(candidate if candidate in modules else base)
@@ -110,7 +129,9 @@ def test_a_layer_imports_nothing_above_it(graph, layer):
 
 
 def test_training_and_generation_do_not_import_each_other_both_ways(graph):
-    down = {(m, t) for m, ts in graph.items() if _layer(m) == "sda.training" for t in ts if _layer(t) == "sda.generation"}
+    down = {
+        (m, t) for m, ts in graph.items() if _layer(m) == "sda.training" for t in ts if _layer(t) == "sda.generation"
+    }
     up = {(m, t) for m, ts in graph.items() if _layer(m) == "sda.generation" for t in ts if _layer(t) == "sda.training"}
     assert not (down and up), f"training -> generation {sorted(down)} and generation -> training {sorted(up)}"
 

@@ -36,7 +36,9 @@ def test_task1_minimal_training_emits_metrics_checkpoints_and_previews(tmp_path)
         checkpoint_interval=2,
         preview_interval=2,
         preview_interval_short=1,
-        regularization=RegularizationConfig(dropout=0.1, weight_decay=0.01, augmentation_expansion=0, gradient_clip_norm=1.0),
+        regularization=RegularizationConfig(
+            dropout=0.1, weight_decay=0.01, augmentation_expansion=0, gradient_clip_norm=1.0
+        ),
     )
 
     data_dir = tmp_path / "data"
@@ -48,7 +50,9 @@ def test_task1_minimal_training_emits_metrics_checkpoints_and_previews(tmp_path)
     output_dir = tmp_path / "output"
     file_paths = list(data_dir.glob("*.wav"))
 
-    result = train(config=config, file_paths=file_paths, output_dir=output_dir, device=torch.device("cpu"), callback=on_event)
+    result = train(
+        config=config, file_paths=file_paths, output_dir=output_dir, device=torch.device("cpu"), callback=on_event
+    )
 
     step_count = sum(1 for e in events if isinstance(e, StepMetrics))
     epoch_count = sum(1 for e in events if isinstance(e, EpochMetrics))
@@ -159,7 +163,10 @@ def test_task3_ten_epochs_through_the_runner_give_finite_losses_checkpoints_and_
     print(f"Epochs: {len(epochs)}, Previews: {len(previews_evt)}")
     if epochs:
         last = epochs[-1]
-        print(f"Final: train={last.train_loss:.4f}, val={last.val_loss:.4f}, kl={last.kl_divergence:.4f}, gap={last.overfitting_gap:.4f}")
+        print(
+            f"Final: train={last.train_loss:.4f}, val={last.val_loss:.4f}, kl={last.kl_divergence:.4f}, "
+            f"gap={last.overfitting_gap:.4f}"
+        )
 
     ckpts = list_checkpoints(output_dir / "checkpoints")
     preview_list = list_previews(output_dir / "previews")

@@ -17,15 +17,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import soundfile as sf
-
 from audio_files import write_tone
-from sda.ui.app import build_demo, launch_options
-from sda.ui.train.state import PageState
-from sda.ui.play.models import AXIS_NAMES
-from sda.ui.play.page import PlayPage
+from web_helpers import free_port
+
 from sda.server.settings import AppSettings
 from sda.server.workspace import Workspace, new_workspace_id
-from web_helpers import free_port
+from sda.ui.app import build_demo, launch_options
+from sda.ui.play.models import AXIS_NAMES
+from sda.ui.play.page import PlayPage
+from sda.ui.train.state import PageState
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,9 @@ def test_a_model_opens_with_its_axes_as_sliders_and_generates_steerable_repeatab
     assert play.model_key == "run-20250101-000000" and play.axes
     first = out[AXIS_NAMES[0]]
     assert first["visible"] and "%" in first["label"] and "safe range" in first["info"]
-    assert first["minimum"] < play.axes[0].safe_min and first["maximum"] > play.axes[0].safe_max, "the zone outside is reachable"
+    assert first["minimum"] < play.axes[0].safe_min and first["maximum"] > play.axes[0].safe_max, (
+        "the zone outside is reachable"
+    )
 
     audio, rate, shown = _generate(trained, play)
     assert rate == 48000 and len(audio) == 48000, "exactly the asked duration"
@@ -157,19 +159,29 @@ def test_the_api_generates_varies_morphs_and_resynthesises(trained):
     gradio_client = pytest.importorskip("gradio_client")
     demo = build_demo(trained.settings, play=trained.play)
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(trained.settings))
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        **launch_options(trained.settings),
+    )
     try:
         client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
         ws = trained.workspace.id
         (model,) = [m for m in client.predict(ws, api_name="/list_models") if m["model"].startswith("run-")]
-        axis = trained.play.generators.get(trained.play.models.files(_opened(trained)[0]).models.get(model["model"])).axes[0]
+        axis = trained.play.generators.get(
+            trained.play.models.files(_opened(trained)[0]).models.get(model["model"])
+        ).axes[0]
         path, settings = client.predict(ws, model["model"], 1.5, 4, {axis.key: 0.5}, 0.0, api_name="/generate")
         assert sf.info(path).duration == pytest.approx(1.5, abs=0.001) and settings["seed"] == 4
         assert settings["axes"] == {axis.key: 0.5}
         sound = gradio_client.handle_file(str(trained.sounds[0]))
         files, _ = client.predict(ws, model["model"], sound, 2, 0.3, 1, api_name="/vary")
         assert len(files) == 2
-        files, _ = client.predict(ws, model["model"], sound, gradio_client.handle_file(str(trained.sounds[1])), 3, 0, api_name="/morph")
+        files, _ = client.predict(
+            ws, model["model"], sound, gradio_client.handle_file(str(trained.sounds[1])), 3, 0, api_name="/morph"
+        )
         assert len(files) == 3
         path, _ = client.predict(ws, model["model"], sound, {}, api_name="/resynthesise")
         assert sf.info(path).duration == pytest.approx(sf.info(str(trained.sounds[0])).duration, abs=0.001)

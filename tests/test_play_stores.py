@@ -9,11 +9,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from sda.training.checkpoint import checkpoint_name
 from sda.server.history import History
 from sda.server.models_store import ModelStore
 from sda.server.pictures import dataset_picture, sound_picture
 from sda.server.presets import Preset, PresetStore
+from sda.training.checkpoint import checkpoint_name
 
 
 def _fake_run(runs: Path, name: str, with_checkpoint: bool = True) -> Path:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from helpers import assert_user_error, make_tiny_config, sda
+
+from sda.runs.folder import read_run_info
 from sda.training import CheckpointError, EpochMetrics, StepMetrics, train
 from sda.training.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
 from sda.training.metrics import CheckpointEvent
-from sda.runs.folder import read_run_info
 from sda.training.metrics_log import read_events
 
 pytestmark = pytest.mark.usefixtures("fast_previews")
@@ -47,7 +47,11 @@ def run(out, data, cancel_when=None, resume=None, config=None):
 
 
 def epoch_losses(events):
-    return [(e.epoch, e.train_loss, e.val_loss, e.learning_rate, e.kl_divergence) for e in events if isinstance(e, EpochMetrics)]
+    return [
+        (e.epoch, e.train_loss, e.val_loss, e.learning_rate, e.kl_divergence)
+        for e in events
+        if isinstance(e, EpochMetrics)
+    ]
 
 
 def steps(events):
@@ -64,7 +68,9 @@ def straight(fast_previews, shared_sound_folder, tmp_path_factory):
 @pytest.fixture(scope="module")
 def after_epoch_resume(fast_previews, shared_sound_folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("epoch_resume") / "run"
-    first, first_events = run(out, shared_sound_folder, cancel_when=lambda e: isinstance(e, EpochMetrics) and e.epoch == 2)
+    first, first_events = run(
+        out, shared_sound_folder, cancel_when=lambda e: isinstance(e, EpochMetrics) and e.epoch == 2
+    )
     second, second_events = run(out, shared_sound_folder, resume=out)
     return out, first, first_events, second, second_events
 
@@ -76,7 +82,9 @@ def mid_epoch_resume(fast_previews, straight, shared_sound_folder, tmp_path_fact
     assert per_epoch >= 3, "need several steps per epoch to stop in the middle of one"
     stop_at = per_epoch + 2  # second step of epoch 2
     out = tmp_path_factory.mktemp("mid_resume") / "run"
-    first, first_events = run(out, shared_sound_folder, cancel_when=lambda e: isinstance(e, StepMetrics) and e.step == stop_at)
+    first, first_events = run(
+        out, shared_sound_folder, cancel_when=lambda e: isinstance(e, StepMetrics) and e.step == stop_at
+    )
     second, second_events = run(out, shared_sound_folder, resume=out)
     return out, stop_at, first, first_events, second, second_events
 
@@ -125,7 +133,9 @@ def test_resume_continues_the_step_counter_and_history(after_epoch_resume):
     out, first, first_events, second, second_events = after_epoch_resume
     last_step = steps(first_events)[-1].step
     assert steps(second_events)[0].step == last_step + 1
-    assert [s.step for s in steps(second_events)] == list(range(last_step + 1, last_step + 1 + len(steps(second_events))))
+    assert [s.step for s in steps(second_events)] == list(
+        range(last_step + 1, last_step + 1 + len(steps(second_events)))
+    )
     assert steps(second_events)[0].epoch == 3
     history = second["metrics_history"]
     assert [m.epoch for m in history.epoch_metrics] == [1, 2, 3, 4], "the curves keep the epochs from before the stop"
@@ -160,7 +170,10 @@ def test_resume_writes_into_the_same_run_folder(after_epoch_resume):
     assert logged_steps == list(range(1, len(logged_steps) + 1))
     info = read_run_info(out)
     assert info["status"] == "completed" and info["epochs_done"] == EPOCHS
-    assert sorted(p.name for p in (out / "checkpoints").glob("*.pt")) == ["checkpoint_epoch0002.pt", "checkpoint_epoch0004.pt"]
+    assert sorted(p.name for p in (out / "checkpoints").glob("*.pt")) == [
+        "checkpoint_epoch0002.pt",
+        "checkpoint_epoch0004.pt",
+    ]
     assert not any(p.name != "run" for p in out.parent.iterdir()), "no second run folder"
 
 

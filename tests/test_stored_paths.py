@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from audio_files import write_sound_folder
 from helpers import make_tiny_config
+
 from sda.generation.model_source import recorded_files
 from sda.runs.folder import data_inputs, dataset_files
 from sda.training import PreviewEvent, train
@@ -59,7 +59,9 @@ def test_the_run_still_finds_its_sounds_previews_and_checkpoints(trained):
     files = dataset_files(run_dir)
     assert len(files) == 6 and all(Path(f["path"]).is_file() for f in files)
     assert sorted(p.name for p in recorded_files(run_dir)) == sorted(Path(f["path"]).name for f in files)
-    assert [Path(p).resolve() for p in data_inputs(run_dir)] == [(root / "workspace-0123456789abcdef" / "dataset").resolve()]
+    assert [Path(p).resolve() for p in data_inputs(run_dir)] == [
+        (root / "workspace-0123456789abcdef" / "dataset").resolve()
+    ]
     events, _ = read_events(run_dir)
     previews = [e for e in events if isinstance(e, PreviewEvent)]
     assert previews and all(Path(e.audio_path).is_file() for e in previews)

@@ -12,14 +12,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-
 from audio_files import texture, write_texture
 from helpers import make_tiny_config
+
 from sda.audio.io import load_audio
 from sda.audio.spectrogram import AudioSpectrogram
 from sda.audio.validation import DatasetError, decode_dataset
 from sda.models.losses import get_kl_weight, vae_loss
 from sda.models.vae import ConvVAE
+from sda.runs.checkpoints import load_checkpoint, read_checkpoint_summary
+from sda.runs.folder import read_run_info
 from sda.training import (
     CheckpointEvent,
     EpochMetrics,
@@ -33,12 +35,10 @@ from sda.training import (
     train,
     train_epoch,
 )
-from sda.runs.checkpoints import load_checkpoint, read_checkpoint_summary
 from sda.training.config import OverfittingPreset
 from sda.training.dataset import AudioTrainingDataset, ChunkLoader, prepare_data, split_files
-from sda.training.monitor import TrainingMonitor
-from sda.runs.folder import read_run_info
 from sda.training.metrics_log import read_events
+from sda.training.monitor import TrainingMonitor
 
 SR = 48000
 
@@ -211,7 +211,9 @@ def test_checkpoints_every_n_epochs_keep_three_recent_plus_best(interval_run):
     on_disk = sorted(p.name for p in ckpt_dir.glob("*.pt"))
     assert on_disk == [f"checkpoint_epoch{e:04d}.pt" for e in (2, 8, 10, 11)], "3 most recent + the best (epoch 2)"
     sidecars = sorted(p.name for p in ckpt_dir.glob("*.meta.json"))
-    assert sidecars == [f"checkpoint_epoch{e:04d}.meta.json" for e in (2, 8, 10, 11)], "deleted checkpoints lose their sidecar too"
+    assert sidecars == [f"checkpoint_epoch{e:04d}.meta.json" for e in (2, 8, 10, 11)], (
+        "deleted checkpoints lose their sidecar too"
+    )
     for epoch in (2, 8, 10, 11):
         meta = json.loads((ckpt_dir / f"checkpoint_epoch{epoch:04d}.meta.json").read_text())
         assert meta["epoch"] == epoch and meta["mid_epoch"] is False
@@ -691,7 +693,9 @@ def test_posterior_collapse_warning_below_half_a_nat():
     assert _kinds(nan_warn) == ["nan_skipped"] and "2 step" in nan_warn[0].message
 
 
-def test_a_long_first_epoch_still_gives_an_early_preview_without_changing_training(shared_sound_folder, tmp_path, monkeypatch):
+def test_a_long_first_epoch_still_gives_an_early_preview_without_changing_training(
+    shared_sound_folder, tmp_path, monkeypatch
+):
     """A large dataset's first epoch can take minutes: the user hears a preview after a few seconds anyway,
     and pausing for it changes nothing in what the model learns."""
     import sda.training.loop as loop

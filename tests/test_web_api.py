@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from audio_files import write_sound_folder
+from web_helpers import free_port
+
 from sda.runs.folder import update_run_info
-from sda.ui.app import build_demo, launch_options
 from sda.server.settings import AppSettings
 from sda.server.workspace import Workspace, new_workspace_id
-from web_helpers import free_port
+from sda.ui.app import build_demo, launch_options
 
 gradio_client = pytest.importorskip("gradio_client")
 
@@ -21,7 +21,9 @@ def app(tmp_path_factory):
     settings = AppSettings(data_root=tmp_path_factory.mktemp("sda-api"))
     demo = build_demo(settings)
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(settings))
+    demo.launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(settings)
+    )
     yield settings, f"http://127.0.0.1:{port}/"
     demo.close()
 
@@ -46,7 +48,9 @@ def test_the_api_lists_only_the_given_workspaces_runs(app):
     owner = Workspace(settings, new_workspace_id()).ensure()
     run = owner.runs / "run-20250101-000000"
     run.mkdir()
-    update_run_info(run, status="completed", created_at=time.time(), config={"max_epochs": 4}, epochs_done=4, best_val_loss=0.5)
+    update_run_info(
+        run, status="completed", created_at=time.time(), config={"max_epochs": 4}, epochs_done=4, best_val_loss=0.5
+    )
 
     client = gradio_client.Client(url, verbose=False)
     runs = client.predict(owner.id, api_name="/list_runs")

@@ -14,7 +14,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from audio_files import write_sound_folder, write_tone
 from web_helpers import (
     DEMO_COUNT,
@@ -48,13 +47,15 @@ DROP_FILE_JS = """(b64) => {
 # so this builds the same shape (webkitGetAsEntry, createReader, readEntries).
 DROP_FOLDER_JS = """(b64) => {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const file = (name) => ({ isFile: true, isDirectory: false, name, file: (ok) => ok(new File([bytes], name, { type: "audio/wav" })) });
+    const file = (name) => ({ isFile: true, isDirectory: false, name,
+                              file: (ok) => ok(new File([bytes], name, { type: "audio/wav" })) });
     const folder = (name, children) => {
         let given = false;
         return { isFile: false, isDirectory: true, name,
                  createReader: () => ({ readEntries: (ok) => { ok(given ? [] : children); given = true; } }) };
     };
-    const tree = folder("my sounds", [file("a.wav"), file(".hidden.wav"), file("notes.txt"), folder("sub", [file("b.wav")])]);
+    const tree = folder("my sounds", [file("a.wav"), file(".hidden.wav"), file("notes.txt"),
+                                      folder("sub", [file("b.wav")])]);
     const event = new Event("drop", { bubbles: true, cancelable: true });
     Object.defineProperty(event, "dataTransfer", { value: { items: [{ webkitGetAsEntry: () => tree }], files: [] } });
     document.querySelector("#dataset-upload [aria-dropeffect]").dispatchEvent(event);
@@ -143,7 +144,9 @@ def test_other_users_see_nothing_of_a_run_and_wait_for_the_training_slot(server,
     alice, alice_page = open_app(browser, server)
     upload_sounds(alice_page, sounds)
     wait_text(alice_page, "#dataset-summary", "6 files")
-    set_advanced(alice_page, epochs=100000, preview_interval=10, checkpoint_interval=10)  # still training when Bob comes
+    set_advanced(
+        alice_page, epochs=100000, preview_interval=10, checkpoint_interval=10
+    )  # still training when Bob comes
     alice_page.click("#start-btn")
     wait_text(alice_page, "#status", "is training")
     alice_run = _run_id(alice_page)
@@ -203,7 +206,9 @@ def test_zip_and_folder_uploads_and_unusable_files_are_explained(server, browser
 
     folder = tmp_path / "my folder"
     write_sound_folder(folder / "sub", count=2, suffix=".flac")
-    page.set_input_files("input[type=file]:has(+ #folder-upload)", str(folder))  # Gradio puts the input beside the button
+    page.set_input_files(
+        "input[type=file]:has(+ #folder-upload)", str(folder)
+    )  # Gradio puts the input beside the button
     summary = wait_text(page, "#dataset-summary", "5 files")
     assert "FLAC" in summary
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from web_helpers import (
     open_app,
     require_browser,

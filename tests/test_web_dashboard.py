@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from web_helpers import FakeRunner
 
+from sda.server.sessions import TrainingJob, TrainingManager
 from sda.training.config import ConfigError
 from sda.training.metrics import (
     CheckpointEvent,
@@ -18,8 +20,6 @@ from sda.training.metrics import (
 from sda.training.metrics_log import MetricsLog
 from sda.ui.train import config_form
 from sda.ui.train.dashboard import MAX_STEP_POINTS, RunView, format_duration, plain_error
-from sda.server.sessions import TrainingJob, TrainingManager
-from web_helpers import FakeRunner
 
 
 def _epoch(n: int, train: float = 1.0, val: float = 1.1) -> EpochMetrics:
@@ -233,7 +233,9 @@ def test_default_cap_is_one_on_cpu():
 
 
 def test_typed_text_is_read_as_numbers_and_nonsense_is_named():
-    config = config_form.build_config(20, "Balanced", {"epochs": " 12 ", "learning_rate": "0,002", "dropout": "", "batch_size": "1e1"})
+    config = config_form.build_config(
+        20, "Balanced", {"epochs": " 12 ", "learning_rate": "0,002", "dropout": "", "batch_size": "1e1"}
+    )
     assert config.max_epochs == 12 and config.learning_rate == 0.002 and config.batch_size == 10.0
     with pytest.raises(ConfigError, match="learning rate.*'fast'"):
         config_form.build_config(20, "Balanced", {"learning_rate": "fast"})

@@ -10,27 +10,27 @@ import time
 from pathlib import Path
 
 import pytest
-
 from audio_files import write_sound_folder, write_tone
 from helpers import REPO_ROOT, SUBPROCESS_ENV, make_tiny_config
-from sda.training import train
+from web_helpers import FakeRunner, make_zip
+
 from sda.runs.checkpoints import list_checkpoints, read_checkpoint_summary
-from sda.training.config import ConfigError
 from sda.runs.folder import read_run_info
-from sda.ui.train import config_form
-from sda.ui.train.config_form import ServerCaps
 from sda.server.dataset_summary import DatasetCheck
-from sda.ui.train.state import PageState
-from sda.ui.public_text import public_text
-from sda.ui.train.run_status import run_state
-from sda.ui.serving import servable
-from sda.server.sessions import TrainingManager
-from sda.server.settings import AppSettings, SettingsError
-from sda.ui.train.page import TrainPage
 from sda.server.ingest import safe_file_name
 from sda.server.secret import browser_secret
+from sda.server.sessions import TrainingManager
+from sda.server.settings import AppSettings, SettingsError
 from sda.server.workspace import Workspace, new_workspace_id
-from web_helpers import FakeRunner, make_zip
+from sda.training import train
+from sda.training.config import ConfigError
+from sda.ui.public_text import public_text
+from sda.ui.serving import servable
+from sda.ui.train import config_form
+from sda.ui.train.config_form import ServerCaps
+from sda.ui.train.page import TrainPage
+from sda.ui.train.run_status import run_state
+from sda.ui.train.state import PageState
 
 
 def _page(settings, manager=None, runners=None):
@@ -40,7 +40,9 @@ def _page(settings, manager=None, runners=None):
         runners.append(FakeRunner())
         return runners[-1]
 
-    manager = manager or TrainingManager(max_concurrent=1, runner_factory=factory, device_resolver=lambda: "cpu", max_queue=settings.max_queue)
+    manager = manager or TrainingManager(
+        max_concurrent=1, runner_factory=factory, device_resolver=lambda: "cpu", max_queue=settings.max_queue
+    )
     return TrainPage(settings, manager), runners
 
 
@@ -84,7 +86,12 @@ def test_caps_are_read_from_the_environment(monkeypatch, tmp_path):
                         "SDA_MAX_QUEUE": "0", "SDA_MAX_DISK_GB": "1.5"}.items():
         monkeypatch.setenv(name, value)
     settings = AppSettings.from_env()
-    assert (settings.max_epochs, settings.max_training_minutes, settings.max_queue, settings.max_disk_gb) == (50, 2.5, 0, 1.5)
+    assert (settings.max_epochs, settings.max_training_minutes, settings.max_queue, settings.max_disk_gb) == (
+        50,
+        2.5,
+        0,
+        1.5,
+    )
     assert settings.max_disk_bytes == int(1.5 * 1024**3)
 
 
@@ -218,7 +225,9 @@ def test_the_demo_button_keeps_the_sounds_a_training_reads_and_says_so(tmp_path)
     page.runs.start(tab, "Auto")
     note = page.dataset.use_demo(tab, "Auto")["dataset_note"]
     assert "Loaded the demo sounds" in note and "previous sounds stay" in note
-    assert all(f.is_file() for f in files) and {f.name for f in workspace.dataset_files()}.isdisjoint(f.name for f in files)
+    assert all(f.is_file() for f in files) and {f.name for f in workspace.dataset_files()}.isdisjoint(
+        f.name for f in files
+    )
 
 
 # ------------------------------------------------------------------ names and paths
@@ -239,7 +248,10 @@ def test_a_long_emoji_name_gets_the_right_reason(tmp_path):
 def test_messages_show_file_names_not_server_paths():
     workspace_id = new_workspace_id()
     path = f"/data/workspaces/{workspace_id}/uploads/set-00000000000000000001/kick.wav"
-    assert public_text(f"Error opening '{path}': Format not recognised.") == "Error opening 'kick.wav': Format not recognised."
+    assert (
+        public_text(f"Error opening '{path}': Format not recognised.")
+        == "Error opening 'kick.wav': Format not recognised."
+    )
     assert public_text(f"No such file or directory: {path}") == "No such file or directory: kick.wav"
     assert workspace_id not in public_text(f"workspace {workspace_id}")
     for kept in ("3 / 10 epochs", "chunks/s", "see http://localhost:7860/", "loss 0.5 · KL 1/2"):

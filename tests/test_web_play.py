@@ -21,7 +21,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import soundfile as sf
-
 from helpers import REPO_ROOT
 from web_helpers import (
     open_app,
@@ -89,7 +88,9 @@ def drop_file(page, elem_id: str, path: Path) -> None:
     if clear.count():
         clear.first.click()
     page.set_input_files(f"#{elem_id} input[type=file]", str(path))
-    page.wait_for_function(f"!!document.querySelector('#{elem_id} a[href], #{elem_id} .file-name, #{elem_id} td')", timeout=30_000)
+    page.wait_for_function(
+        f"!!document.querySelector('#{elem_id} a[href], #{elem_id} .file-name, #{elem_id} td')", timeout=30_000
+    )
 
 
 def open_play(page) -> None:

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-
 from helpers import REPO_ROOT
 from web_helpers import (
     DEMO_COUNT,
@@ -83,7 +82,8 @@ def _run_id(page) -> str:
 def _picture_shown(page) -> None:
     """The dataset picture is on the page and its file really came from the server."""
     page.wait_for_function(
-        "() => { const i = document.querySelector('#dataset-picture img'); return i && i.complete && i.naturalWidth > 100; }",
+        "() => "
+        "{ const i = document.querySelector('#dataset-picture img'); return i && i.complete && i.naturalWidth > 100; }",
         timeout=30_000,
     )
 
@@ -92,7 +92,9 @@ def _preview_plays(page) -> None:
     """A preview's URL serves a WAV of a preview's length, and its player plays it."""
     page.wait_for_selector("#previews audio", timeout=180_000)
     items = page.locator("#previews .sda-preview")
-    sample = next(i for i in range(items.count()) if "new sound" in items.nth(i).locator(".sda-preview-label").inner_text())
+    sample = next(
+        i for i in range(items.count()) if "new sound" in items.nth(i).locator(".sda-preview-label").inner_text()
+    )
     url = items.nth(sample).locator("audio").get_attribute("src")
     response = page.request.get(url)
     assert response.ok, (url, response.status)
@@ -113,7 +115,8 @@ def _no_missing_glyphs(page, selector: str) -> None:
 
 
 def _main_flow(page, *, start_timeout: float) -> str:
-    """Demo sounds -> summary and picture -> Start -> live plots -> previews play -> Cancel -> reload -> Resume -> model."""
+    """Demo sounds -> summary and picture -> Start -> live plots -> previews play -> Cancel -> reload -> Resume
+    -> model."""
     page.click("#demo-data-btn")
     summary = wait_text(page, "#dataset-summary", f"{DEMO_COUNT} files", timeout=120)
     assert "48 kHz" in summary
@@ -185,7 +188,9 @@ def test_with_data_outside_the_working_and_temp_folders_every_file_reaches_the_p
         context, page = open_app(browser, server)
         set_advanced(page, epochs=100000, preview_interval=10, checkpoint_interval=10)
         run_id = _main_flow(page, start_timeout=120)
-        assert next((data / "workspaces").glob(f"*/runs/{run_id}/checkpoints/*.pt"), None), "the run lives in the data root"
+        assert next((data / "workspaces").glob(f"*/runs/{run_id}/checkpoints/*.pt"), None), (
+            "the run lives in the data root"
+        )
         _no_server_paths_in_the_page(page, data, run_id)
         context.close()
     except Exception:
@@ -198,8 +203,8 @@ def test_with_data_outside_the_working_and_temp_folders_every_file_reaches_the_p
 
 def _no_server_paths_in_the_page(page, data: Path, run_id: str) -> None:
     """Errors and warnings that name files by their server path show only the file's name."""
-    from sda.training.metrics import TrainingCompleteEvent, WarningEvent
     from sda.runs.folder import update_run_info
+    from sda.training.metrics import TrainingCompleteEvent, WarningEvent
     from sda.training.metrics_log import MetricsLog
 
     (run,) = (data / "workspaces").glob(f"*/runs/{run_id}")
@@ -212,7 +217,9 @@ def _no_server_paths_in_the_page(page, data: Path, run_id: str) -> None:
     error = f"[Errno 2] No such file or directory: '{sound}'"
     log.append(TrainingCompleteEvent(float("nan"), float("nan"), None, None, 10, 1.0, error=error))
     log.close()
-    update_run_info(past, status="failed", created_at=time.time(), config={"max_epochs": 10}, error=error, dataset={"files": []})
+    update_run_info(
+        past, status="failed", created_at=time.time(), config={"max_epochs": 10}, error=error, dataset={"files": []}
+    )
 
     page.click("#runs-refresh-btn")
     page.locator("#runs [data-testid=cell-0-0]").get_by_text(past.name).click()

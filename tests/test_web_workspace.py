@@ -8,17 +8,17 @@ import time
 from pathlib import Path
 
 import pytest
-
 from audio_files import write_sound_folder, write_tone
+from web_helpers import make_zip
+
 from sda.runs.folder import update_run_info
-from sda.ui.train.page import TrainPage
-from sda.server.sessions import TrainingManager
-from sda.server.settings import AppSettings, SettingsError
 from sda.server.cleanup import cleanup_workspaces
 from sda.server.ingest import safe_file_name
 from sda.server.secret import browser_secret
+from sda.server.sessions import TrainingManager
+from sda.server.settings import AppSettings, SettingsError
 from sda.server.workspace import Workspace, is_valid_workspace_id, new_workspace_id
-from web_helpers import make_zip
+from sda.ui.train.page import TrainPage
 
 
 @pytest.fixture
@@ -166,7 +166,13 @@ def test_one_workspace_cannot_address_another_workspaces_runs(settings):
 
     assert alice.run_dir("run-1") == run
     assert bob.run_dir("run-1") is None
-    for hostile in ["../" + alice.id + "/runs/run-1", "../../workspaces/" + alice.id + "/runs/run-1", str(run), "..", "."]:
+    for hostile in [
+        "../" + alice.id + "/runs/run-1",
+        "../../workspaces/" + alice.id + "/runs/run-1",
+        str(run),
+        "..",
+        ".",
+    ]:
         assert bob.run_dir(hostile) is None
     assert [r.run_id for r in alice.list_runs()] == ["run-1"]
     assert bob.list_runs() == []
@@ -189,7 +195,9 @@ def test_clearing_keeps_files_a_run_still_needs(tmp_path, workspace):
     used = workspace.dataset_files()
     run = workspace.runs / "run-1"
     run.mkdir()
-    update_run_info(run, status="cancelled", created_at=time.time(), dataset={"files": [{"path": str(p)} for p in used]})
+    update_run_info(
+        run, status="cancelled", created_at=time.time(), dataset={"files": [{"path": str(p)} for p in used]}
+    )
 
     workspace.clear_dataset()
     assert workspace.dataset_files() == []

@@ -26,7 +26,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
 from helpers import REPO_ROOT
 
 DEMO_DIR = REPO_ROOT / "assets" / "demo"
@@ -96,7 +95,7 @@ class AppServer:
         self.process: subprocess.Popen | None = None
 
     @classmethod
-    def as_readme_says(cls, log_path: Path) -> "AppServer":
+    def as_readme_says(cls, log_path: Path) -> AppServer:
         """`python app.py` from the repository root with no SDA_* or GRADIO_* variable but the port.
 
         Its data lands where a user's would: workspaces/ and .sda-browser-secret
@@ -107,7 +106,7 @@ class AppServer:
         server.env.update(GRADIO_SERVER_PORT=str(server.port), PYTHONUNBUFFERED="1")
         return server
 
-    def start(self, timeout: float = 90.0) -> "AppServer":
+    def start(self, timeout: float = 90.0) -> AppServer:
         self.data_root.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=self.env, stdout=log,

@@ -15,7 +15,9 @@ import torch
 from scipy.signal import resample_poly
 
 
-def make_variants(audio: np.ndarray, count: int, rng: np.random.Generator, max_semitones: float = 2.0) -> list[np.ndarray]:
+def make_variants(
+    audio: np.ndarray, count: int, rng: np.random.Generator, max_semitones: float = 2.0
+) -> list[np.ndarray]:
     """``count`` copies of ``audio`` played slightly faster or slower (pitch moves with speed)."""
     variants = []
     for _ in range(count):

@@ -75,13 +75,20 @@ class ExportSettings:
         if self.format not in EXPORT_FORMATS:
             raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}; got {self.format!r}")
         if self.sample_rate not in EXPORT_RATES or isinstance(self.sample_rate, bool):
-            raise ValueError(f"sample rate must be one of {', '.join(map(str, EXPORT_RATES))} Hz; got {self.sample_rate!r}")
+            raise ValueError(
+                f"sample rate must be one of {', '.join(map(str, EXPORT_RATES))} Hz; got {self.sample_rate!r}"
+            )
         if self.bit_depth not in BIT_DEPTHS:
-            raise ValueError(f"bit depth must be one of {', '.join(BIT_DEPTHS)} (32f = 32-bit float); got {self.bit_depth!r}")
+            raise ValueError(
+                f"bit depth must be one of {', '.join(BIT_DEPTHS)} (32f = 32-bit float); got {self.bit_depth!r}"
+            )
         if self.format == "flac" and self.bit_depth == "32f":
             raise ValueError("bit depth 32f is not possible in FLAC (16 or 24 only); use 24, or WAV for 32-bit float")
         if self.format == "mp3" and self.sample_rate not in MP3_RATES:
-            raise ValueError(f"sample rate {self.sample_rate} Hz is not possible in MP3 (44100 or 48000 only); use FLAC or WAV for 96000")
+            raise ValueError(
+                f"sample rate {self.sample_rate} Hz is not possible in MP3 (44100 or 48000 only); use FLAC or WAV "
+                "for 96000"
+            )
 
     @property
     def suffix(self) -> str:
@@ -101,7 +108,7 @@ class ExportSettings:
                 "normalise": self.normalise}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ExportSettings":
+    def from_dict(cls, data: dict) -> ExportSettings:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names and v is not None})
 

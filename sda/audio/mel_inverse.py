@@ -53,7 +53,7 @@ class MelInverse:
         self._dense = fb
         self.to(device)
 
-    def to(self, device: torch.device | str) -> "MelInverse":
+    def to(self, device: torch.device | str) -> MelInverse:
         device = torch.device(device)
         for name in ("lower", "upper", "lower_weight", "upper_weight", "inverse_column_sum", "row_sum"):
             setattr(self, name, getattr(self, name).to(device))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -48,7 +47,7 @@ class SpectrogramConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SpectrogramConfig":
+    def from_dict(cls, data: dict) -> SpectrogramConfig:
         names = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in names})
 
@@ -80,7 +79,9 @@ class AudioSpectrogram:
     # -- normalisation -------------------------------------------------
     def fit_normalization(self, waveforms: torch.Tensor, batch_size: int = 64) -> None:
         """Measure mean/std of dB values over ``waveforms`` (N, samples)."""
-        self.fit_normalization_db([self.waveform_to_db(waveforms[i : i + batch_size]) for i in range(0, waveforms.shape[0], batch_size)])
+        self.fit_normalization_db(
+            [self.waveform_to_db(waveforms[i : i + batch_size]) for i in range(0, waveforms.shape[0], batch_size)]
+        )
 
     def fit_normalization_db(self, dbs: list[torch.Tensor]) -> None:
         """Measure mean/std over log-mels already in dB."""
@@ -109,7 +110,7 @@ class AudioSpectrogram:
         self.std = float(state["std"])
 
     # -- analysis ------------------------------------------------------
-    def to(self, device: torch.device | str) -> "AudioSpectrogram":
+    def to(self, device: torch.device | str) -> AudioSpectrogram:
         self.device = torch.device(device)
         self.mel_basis = self.mel_basis.to(self.device)
         self.mel_inverse.to(self.device)
@@ -161,7 +162,9 @@ class AudioSpectrogram:
         power = self.mel_inverse(mel_power, _FIT_ITERATIONS[quality])
         magnitude = (power / self._power_scale).sqrt()
         if quality == "best":
-            wave = self.griffin_lim(magnitude, num_samples, seed, iters=c.griffin_lim_iters * _BEST_GL_FACTOR, mel_power=mel_power)
+            wave = self.griffin_lim(
+                magnitude, num_samples, seed, iters=c.griffin_lim_iters * _BEST_GL_FACTOR, mel_power=mel_power
+            )
         else:
             wave = self.griffin_lim(magnitude, num_samples, seed=seed)
         return wave[0] if squeeze else wave

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Union
 
 from sda.audio.io import (
     AUDIO_EXTENSIONS,
@@ -24,7 +24,7 @@ from sda.audio.io import (
     load_audio,
 )
 
-PathInput = Union[str, os.PathLike]
+PathInput = str | os.PathLike
 SUPPORTED_NAMES = "WAV, FLAC, OGG, AIFF, MP3"
 _SUPPORTED_SENTENCE = "WAV, FLAC, OGG, AIFF or MP3"
 _SKIPPED_FOLDERS = {"__MACOSX"}  # resource-fork copies made by macOS zip
@@ -137,7 +137,7 @@ class DurationLimits:
     max_total_s: float | None = None
 
     @classmethod
-    def minutes(cls, per_file: float | None, total: float | None) -> "DurationLimits":
+    def minutes(cls, per_file: float | None, total: float | None) -> DurationLimits:
         """Limits given in minutes; None or 0 means no limit."""
         return cls(per_file * 60 if per_file else None, total * 60 if total else None)
 
@@ -222,7 +222,9 @@ def decode_dataset(
             used_s += clip.duration_s
         except AudioTooLongError as exc:
             over_file = limits.max_file_s is not None and exc.seconds > limits.max_file_s
-            reason = str(exc) if over_file or total_left is None else _over_total(exc.seconds, exc.at_least, limits, used_s)
+            reason = (
+                str(exc) if over_file or total_left is None else _over_total(exc.seconds, exc.at_least, limits, used_s)
+            )
             issues.append(FileIssue(str(path), reason, over_limit=True))
         except AudioLoadError as exc:
             issues.append(FileIssue(str(path), str(exc)))

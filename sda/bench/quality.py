@@ -86,7 +86,10 @@ def level_figures(spectrogram: AudioSpectrogram, sounds: list[np.ndarray]) -> di
         audio = np.asarray(audio, dtype=np.float32)
         peaks.append(20 * np.log10(np.abs(audio).max() + 1e-12))
         wave = torch.from_numpy(audio)
-        power = torch.stft(wave, 2048, 512, window=torch.hann_window(2048), return_complex=True).abs().square().double() + 1e-12
+        power = (
+            torch.stft(wave, 2048, 512, window=torch.hann_window(2048), return_complex=True).abs().square().double()
+            + 1e-12
+        )
         energy = power.sum(0)
         weights = energy / energy.sum()
         frame_flatness = torch.exp(torch.log(power).mean(0)) / power.mean(0)

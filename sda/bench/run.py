@@ -22,21 +22,21 @@ from __future__ import annotations
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from sda.bench.fidelity import fidelity
 from sda.audio.validation import decode_dataset, require_usable
+from sda.bench.fidelity import fidelity
 from sda.models.losses import vae_loss
-from sda.training.config import get_adaptive_config
 from sda.runs.device import autocast, choose_dtype, resolve_device
+from sda.runs.folder import dataset_files, read_run_info
+from sda.training.config import get_adaptive_config
 from sda.training.loop import train
 from sda.training.metrics import EpochMetrics, PreviewEvent, StepMetrics
-from sda.runs.folder import dataset_files, read_run_info
 
 
 def peak_rss_mb() -> float:
@@ -61,7 +61,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def count_step_flops(model: torch.nn.Module, spectrogram, batch: torch.Tensor, device: torch.device, dtype: torch.dtype) -> float:
+def count_step_flops(
+    model: torch.nn.Module, spectrogram, batch: torch.Tensor, device: torch.device, dtype: torch.dtype
+) -> float:
     """FLOPs of one training step's forward and backward (model only) per chunk."""
     mel = spectrogram.waveform_to_mel(batch.to(device))
     counter = FlopCounterMode(display=False)
@@ -130,7 +132,9 @@ def run_benchmark(data_dir: Path, epochs: int | None = None, heldout: Path | Non
     }
 
     model, spectrogram = result["model"], result["spectrogram"]
-    flops = count_step_flops(model, spectrogram, torch.zeros(8, int(config.chunk_seconds * 48000)).uniform_(-0.1, 0.1), dev, dtype)
+    flops = count_step_flops(
+        model, spectrogram, torch.zeros(8, int(config.chunk_seconds * 48000)).uniform_(-0.1, 0.1), dev, dtype
+    )
     peak = measure_peak_matmul_tflops(dev, dtype)
     figures.update({
         "model_params_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 2),
@@ -149,15 +153,17 @@ def run_benchmark(data_dir: Path, epochs: int | None = None, heldout: Path | Non
 
 def _generation(run_dir: Path, decoded, heldout: Path, log, count: int = 64, seconds: float = 10.0) -> dict:
     """Generated sounds against the training set (and unseen real sounds as the reference), and speed."""
-    from sda.generation import load_generator
     from sda.bench.quality import Embedding, features, manifold_figures
+    from sda.generation import load_generator
 
     gen = load_generator(run_dir, "cpu")
     train = [clip.audio for clip in decode_dataset([str(p) for p in _train_files(run_dir)]).clips]
     unseen = [clip.audio for clip in decode_dataset([heldout]).clips]
     embed = Embedding(features(gen.spectrogram, train))
     reference = embed(features(gen.spectrogram, train))
-    generated = manifold_figures(reference, embed(features(gen.spectrogram, [gen.generate(2.0, s).audio for s in range(count)])))
+    generated = manifold_figures(
+        reference, embed(features(gen.spectrogram, [gen.generate(2.0, s).audio for s in range(count)]))
+    )
     real = manifold_figures(reference, embed(features(gen.spectrogram, unseen)))
     gen.generate(seconds, 0)
     t0 = time.perf_counter()

@@ -10,8 +10,8 @@ meets the imperfections of real files rather than clean sine tones.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import soundfile as sf

@@ -70,11 +70,15 @@ class ConsoleReporter:
                 self._bar(event)
             elif isinstance(event, EpochMetrics):
                 self.last_epoch = event
-                if self.verbose_epochs and (not self.is_tty or event.epoch == event.total_epochs or event.epoch % 10 == 0 or event.epoch == 1):
+                if self.verbose_epochs and (
+                    not self.is_tty or event.epoch == event.total_epochs or event.epoch % 10 == 0 or event.epoch == 1
+                ):
                     self._line(
-                        f"epoch {event.epoch}/{event.total_epochs}: train {event.train_loss:.4f} val {event.val_loss:.4f} "
-                        f"(recon {event.val_recon_loss:.4f}, KL {event.kl_divergence:.1f} nats) gap {event.overfitting_gap:+.0%} "
-                        f"lr {event.learning_rate:.2e} elapsed {format_duration(event.elapsed_seconds)} ETA {format_duration(event.eta_seconds)}"
+                        f"epoch {event.epoch}/{event.total_epochs}: "
+                        f"train {event.train_loss:.4f} val {event.val_loss:.4f} "
+                        f"(recon {event.val_recon_loss:.4f}, KL {event.kl_divergence:.1f} nats) "
+                        f"gap {event.overfitting_gap:+.0%} lr {event.learning_rate:.2e} "
+                        f"elapsed {format_duration(event.elapsed_seconds)} ETA {format_duration(event.eta_seconds)}"
                     )
             elif isinstance(event, WarningEvent):
                 self._line(f"WARNING: {event.message}")
@@ -96,5 +100,7 @@ class ConsoleReporter:
                 if event.error:
                     self._line(f"Training stopped: {event.error}")
                 else:
-                    self._line(f"Done: {event.epochs_completed}/{event.total_epochs} epochs in {format_duration(event.total_time)}; "
-                               f"best validation loss {event.best_val_loss:.4f}.")
+                    self._line(
+                        f"Done: {event.epochs_completed}/{event.total_epochs} epochs in "
+                        f"{format_duration(event.total_time)}; best validation loss {event.best_val_loss:.4f}."
+                    )

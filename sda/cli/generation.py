@@ -98,13 +98,18 @@ def cmd_morph(args) -> int:
 def cmd_axes(args) -> int:
     gen = load_generator(args.model, args.device)
     if args.json:
-        print(json.dumps({"model": gen.name, "model_id": gen.model_id, "axes": [a.to_dict() for a in gen.axes]}, indent=2))
+        print(
+            json.dumps({"model": gen.name, "model_id": gen.model_id, "axes": [a.to_dict() for a in gen.axes]}, indent=2)
+        )
         return 0
     print(f"Axes of {gen.name} (values in standard deviations of its training sounds; 0 = their centre):")
     for axis in gen.axes:
         print(f"  {axis.index}  {axis.key:<12} {axis.label:<26} {axis.share * 100:5.1f}% of variation   "
               f"safe {axis.safe_min:+.2f} .. {axis.safe_max:+.2f}")
-    print("Use them with --set NAME=VALUE or --set NUMBER=VALUE, e.g. --set " + (f"{gen.axes[0].key}=1.0" if gen.axes else "1=1.0"))
+    print(
+        "Use them with --set NAME=VALUE or --set NUMBER=VALUE, e.g. --set "
+        + (f"{gen.axes[0].key}=1.0" if gen.axes else "1=1.0")
+    )
     return 0
 
 
@@ -123,9 +128,15 @@ def cmd_analyse(args) -> int:
     else:
         where = f"stored in {save_analysis(analysis_home(source), analysis)}"
     seconds = analysis.info.get("seconds_taken", 0.0)
-    print(f"Analysed {analysis.info.get('sounds')} sounds ({analysis.info.get('windows')} windows) in {seconds:.1f} s; {where}.")
+    print(
+        f"Analysed {analysis.info.get('sounds')} sounds ({analysis.info.get('windows')} windows) in {seconds:.1f} s; "
+        f"{where}."
+    )
     for axis in analysis.axes:
-        print(f"  {axis.index}  {axis.key:<12} {axis.label:<26} {axis.share * 100:5.1f}%  safe {axis.safe_min:+.2f} .. {axis.safe_max:+.2f}")
+        print(
+            f"  {axis.index}  {axis.key:<12} {axis.label:<26} {axis.share * 100:5.1f}%  safe {axis.safe_min:+.2f} .. "
+            f"{axis.safe_max:+.2f}"
+        )
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Command line: ``python -m sda train | reconstruct | bench | generate | axes | analyse | vary | morph | export-model``."""
+"""Command line: ``python -m sda train | reconstruct | bench`` here, and the commands that use a model
+(generate, axes, analyse, vary, morph, export-model) from generation.py."""
 
 from __future__ import annotations
 
@@ -7,20 +8,20 @@ import json
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from sda.audio.io import write_wav
 from sda.audio.validation import DatasetError, DurationLimits, decode_dataset, require_usable
-from sda.cli.generation import add_generation_commands, add_set_option
 from sda.cli.console import ConsoleReporter
+from sda.cli.generation import add_generation_commands, add_set_option
 from sda.generation.errors import GenerationError
 from sda.runs.checkpoints import load_checkpoint, resolve_checkpoint
-from sda.training.config import TrainingConfig, get_adaptive_config
 from sda.runs.device import resolve_device
-from sda.runs.folder import data_inputs, new_run_dir, read_run_info
+from sda.runs.folder import data_inputs, new_run_dir
+from sda.training.config import TrainingConfig, get_adaptive_config
 from sda.training.runner import USER_ERRORS, TrainingRunner
 
 # On one's own machine longer files are fine; the limits still stop a file that
@@ -51,8 +52,10 @@ def _decode(inputs, label: str, args, list_issues: bool = True):
             print(f"\r\033[KDecoding {done}/{total}: {name}", end="" if done < total else "\n", flush=True)
 
     dataset = decode_dataset(inputs, progress=progress, limits=_limits(args))
-    print(f"Dataset: {dataset.file_count} usable files, {dataset.total_duration_s:.1f} s of audio"
-          + (f"; {len(dataset.issues)} skipped" + (":" if list_issues else " (listed below).") if dataset.issues else "."))
+    print(
+        f"Dataset: {dataset.file_count} usable files, {dataset.total_duration_s:.1f} s of audio"
+        + (f"; {len(dataset.issues)} skipped" + (":" if list_issues else " (listed below).") if dataset.issues else ".")
+    )
     if list_issues:
         _print_issues(dataset)
     _limits_hint(dataset, args)
@@ -91,7 +94,9 @@ def cmd_train(args) -> int:
     reporter = ConsoleReporter()
     runner = TrainingRunner()
     if resume_path is not None:
-        runner.resume(config, inputs, run_dir, device, resume_path, callback=reporter, decoded=dataset, release_audio=True)
+        runner.resume(
+            config, inputs, run_dir, device, resume_path, callback=reporter, decoded=dataset, release_audio=True
+        )
     else:
         runner.start(config, inputs, run_dir, device, callback=reporter, decoded=dataset, release_audio=True)
 
@@ -185,9 +190,16 @@ def cmd_reconstruct(args) -> int:
 def cmd_bench(args) -> int:
     from sda.bench.run import run_benchmark
 
-    result = run_benchmark(Path(args.data_dir), epochs=args.epochs, heldout=Path(args.heldout) if args.heldout else None,
-                           preset=args.preset, device=args.device, out_dir=Path(args.out) if args.out else None,
-                           precision=args.precision, log=lambda text: print(text, file=sys.stderr, flush=True))
+    result = run_benchmark(
+        Path(args.data_dir),
+        epochs=args.epochs,
+        heldout=Path(args.heldout) if args.heldout else None,
+        preset=args.preset,
+        device=args.device,
+        out_dir=Path(args.out) if args.out else None,
+        precision=args.precision,
+        log=lambda text: print(text, file=sys.stderr, flush=True),
+    )
     print(json.dumps(result))
     return 0
 
@@ -211,7 +223,9 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sda", description="Train a small generative audio model on your own sounds.")
+    parser = argparse.ArgumentParser(
+        prog="python -m sda", description="Train a small generative audio model on your own sounds."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train on a folder of sounds")

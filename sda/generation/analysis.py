@@ -54,14 +54,16 @@ class Analysis:
                 "axes": [axis.to_dict() for axis in self.axes], "info": self.info}
 
     @classmethod
-    def from_state(cls, state: dict, source: str) -> "Analysis":
+    def from_state(cls, state: dict, source: str) -> Analysis:
         try:
             if state.get("format") != ANALYSIS_FORMAT or int(state.get("version", 0)) > ANALYSIS_VERSION:
                 raise ValueError("not an analysis this version of sda reads")
             return cls(LatentPrior.from_state(state["prior"]), [Axis.from_dict(a) for a in state["axes"]],
                        int(state["window_frames"]), str(state["model_id"]), dict(state.get("info", {})))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise GenerationError(f"The axis analysis in '{source}' is damaged ({exc}); recompute it with: python -m sda analyse MODEL") from None
+            raise GenerationError(
+                f"The axis analysis in '{source}' is damaged ({exc}); recompute it with: python -m sda analyse MODEL"
+            ) from None
 
     def summary(self) -> dict:
         return {"model_id": self.model_id, "window_frames": self.window_frames, "info": self.info,
@@ -77,7 +79,9 @@ def choose_window_frames(mel_lengths: list[int], model: ConvVAE, spectrogram: Au
 
 
 @torch.no_grad()
-def encode_windows(model: ConvVAE, mels: list[torch.Tensor], silence: float, window: int, batch: int = 64) -> torch.Tensor:
+def encode_windows(
+    model: ConvVAE, mels: list[torch.Tensor], silence: float, window: int, batch: int = 64
+) -> torch.Tensor:
     """Normalised mels (n_mels, frames) -> (N, latent_dim * window) latent windows, half-overlapping."""
     frames = window * model.time_stride
     short = [i for i, mel in enumerate(mels) if mel.shape[-1] <= frames]
@@ -105,7 +109,9 @@ def _pad(mel: torch.Tensor, frames: int, silence: float) -> torch.Tensor:
 
 
 @torch.no_grad()
-def decode_windows(model: ConvVAE, spectrogram: AudioSpectrogram, latents: torch.Tensor, window: int, batch: int = 64) -> torch.Tensor:
+def decode_windows(
+    model: ConvVAE, spectrogram: AudioSpectrogram, latents: torch.Tensor, window: int, batch: int = 64
+) -> torch.Tensor:
     """(N, latent_dim * window) -> log-mel in dB, (N, n_mels, window * time_stride)."""
     parts = []
     for start in range(0, latents.shape[0], batch):
@@ -132,13 +138,20 @@ def analyse(model: ConvVAE, spectrogram: AudioSpectrogram, mels: list[torch.Tens
         axes, effects = _name_axes(model, spectrogram, prior, window)
     finally:
         model.train(was_training)
-    info = {"sounds": source_files if source_files is not None else len(mels), "windows": int(points.shape[0]),
-            "window_seconds": window * model.time_stride * spectrogram.config.hop_length / spectrogram.config.sample_rate,
-            "created_at": time.time(), "seconds_taken": round(time.perf_counter() - started, 3), "axis_effects": effects}
+    info = {
+        "sounds": source_files if source_files is not None else len(mels),
+        "windows": int(points.shape[0]),
+        "window_seconds": window * model.time_stride * spectrogram.config.hop_length / spectrogram.config.sample_rate,
+        "created_at": time.time(),
+        "seconds_taken": round(time.perf_counter() - started, 3),
+        "axis_effects": effects,
+    }
     return Analysis(prior, axes, window, model_id, info)
 
 
-def _name_axes(model: ConvVAE, spectrogram: AudioSpectrogram, prior: LatentPrior, window: int) -> tuple[list[Axis], dict]:
+def _name_axes(
+    model: ConvVAE, spectrogram: AudioSpectrogram, prior: LatentPrior, window: int
+) -> tuple[list[Axis], dict]:
     """Label the top components by the descriptors they move; orient each so + is 'more'."""
     count = min(MAX_AXES, prior.components.shape[0], max(prior.points.shape[0] - 1, 1))
     config = spectrogram.config
@@ -147,7 +160,12 @@ def _name_axes(model: ConvVAE, spectrogram: AudioSpectrogram, prior: LatentPrior
     picks = torch.linspace(0, prior.points.shape[0] - 1, min(48, prior.points.shape[0])).round().long().unique()
     spread = describe_db(decode_windows(model, spectrogram, prior.points[picks], window), band_hz, frame_s).std(0)
     spread = np.where(spread > 1e-9, spread, 1.0)
-    bases = torch.cat([prior.mean[None], prior.points[picks[torch.linspace(0, len(picks) - 1, min(BASES, len(picks))).round().long()]]])
+    bases = torch.cat(
+        [
+            prior.mean[None],
+            prior.points[picks[torch.linspace(0, len(picks) - 1, min(BASES, len(picks))).round().long()]],
+        ]
+    )
     probes = []
     for j in range(count):
         probes += [prior.shift(bases, j, PROBE), prior.shift(bases, j, -PROBE)]

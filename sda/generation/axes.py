@@ -38,7 +38,7 @@ class Axis:
         return self.safe_min - margin, self.safe_max + margin
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Axis":
+    def from_dict(cls, data: dict) -> Axis:
         return cls(int(data["index"]), str(data["key"]), str(data["label"]), float(data["share"]),
                    float(data["safe_min"]), float(data["safe_max"]))
 
@@ -73,11 +73,15 @@ def resolve_axes(axes: list[Axis], values: dict[int | str, float] | None) -> tup
         low, high = axis.reach
         clamped = min(max(value, low), high)
         if clamped != value:
-            notes.append(f"Axis '{axis.key}' value {value:g} is too far outside its safe range "
-                         f"{axis.safe_min:g}..{axis.safe_max:g}; used {clamped:g}, as far as it goes ({low:g}..{high:g}).")
+            notes.append(
+                f"Axis '{axis.key}' value {value:g} is too far outside its safe range "
+                f"{axis.safe_min:g}..{axis.safe_max:g}; used {clamped:g}, as far as it goes ({low:g}..{high:g})."
+            )
         elif not axis.safe_min <= value <= axis.safe_max:
-            notes.append(f"Axis '{axis.key}' at {value:g} is outside its safe range {axis.safe_min:g}..{axis.safe_max:g}: "
-                         "past where your sounds lie, so it may sound less like them.")
+            notes.append(
+                f"Axis '{axis.key}' at {value:g} is outside its safe range {axis.safe_min:g}..{axis.safe_max:g}: "
+                "past where your sounds lie, so it may sound less like them."
+            )
         resolved[axis.key] = round(clamped, 6)
     return resolved, notes
 

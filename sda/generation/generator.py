@@ -96,8 +96,14 @@ class Generator:
         spec = self.spectrogram
         mel = (join_db(spec.mel_to_db(windows), frames) - spec.mean) / spec.std
         audio = self._render(mel, samples, seed, quality)
-        return Sound(audio, self.sample_rate, self._settings("generate", quality=quality, seed=seed, seconds=rounded(seconds),
-                                                             evolve=evolve, axes=settings_axes), notes)
+        return Sound(
+            audio,
+            self.sample_rate,
+            self._settings(
+                "generate", quality=quality, seed=seed, seconds=rounded(seconds), evolve=evolve, axes=settings_axes
+            ),
+            notes,
+        )
 
     @torch.no_grad()
     def vary(self, audio: np.ndarray, count: int = 4, amount: float = 0.5, seed: int = 0,
@@ -122,7 +128,9 @@ class Generator:
         return sounds
 
     @torch.no_grad()
-    def resynthesise(self, audio: np.ndarray, axes: dict[int | str, float] | None = None, quality: str = "fast") -> Sound:
+    def resynthesise(
+        self, audio: np.ndarray, axes: dict[int | str, float] | None = None, quality: str = "fast"
+    ) -> Sound:
         """``audio`` played through the model, pushed along ``axes`` (offsets from its own position)."""
         wave = self._input(audio, "sound to resynthesise")
         offsets, notes = resolve_axes(self.axes, axes)
@@ -138,20 +146,40 @@ class Generator:
         steps = check_whole(steps, "steps", 2, MAX_STEPS)
         mel_a, mel_b = self._mel(wave_a), self._mel(wave_b)
         frames = max(mel_a.shape[-1], mel_b.shape[-1])
-        z_a, z_b = self._encode_mel(pad_frames(mel_a, frames, self._silence)), self._encode_mel(pad_frames(mel_b, frames, self._silence))
+        z_a, z_b = (
+            self._encode_mel(pad_frames(mel_a, frames, self._silence)),
+            self._encode_mel(pad_frames(mel_b, frames, self._silence)),
+        )
         digests = {"source_a_sha256": short_digest(wave_a), "source_b_sha256": short_digest(wave_b)}
         sounds = []
         for step in range(steps):
             t = step / (steps - 1)
             samples = int(round((1 - t) * len(wave_a) + t * len(wave_b)))
-            mel = self.model.decode(torch.lerp(z_a, z_b, t)[None], self.spectrogram.config.frames_for(samples))[0].float()
+            mel = self.model.decode(torch.lerp(z_a, z_b, t)[None], self.spectrogram.config.frames_for(samples))[
+                0
+            ].float()
             out = self._render(mel, samples, step, quality)
-            sounds.append(Sound(out, self.sample_rate, self._settings("morph", quality=quality, step=step, steps=steps, position=rounded(t),
-                                                                      seconds=rounded(samples / self.sample_rate), **digests)))
+            sounds.append(
+                Sound(
+                    out,
+                    self.sample_rate,
+                    self._settings(
+                        "morph",
+                        quality=quality,
+                        step=step,
+                        steps=steps,
+                        position=rounded(t),
+                        seconds=rounded(samples / self.sample_rate),
+                        **digests,
+                    ),
+                )
+            )
         return sounds
 
     @torch.no_grad()
-    def morph_continuous(self, audio_a: np.ndarray, audio_b: np.ndarray, seconds: float = 4.0, quality: str = "fast") -> Sound:
+    def morph_continuous(
+        self, audio_a: np.ndarray, audio_b: np.ndarray, seconds: float = 4.0, quality: str = "fast"
+    ) -> Sound:
         """One sound ``seconds`` long that starts as A and turns into B (each looped as needed)."""
         wave_a, wave_b = self._input(audio_a, "first sound (A)"), self._input(audio_b, "second sound (B)")
         samples = self._samples(seconds)
@@ -166,8 +194,17 @@ class Generator:
         z = tile(z_a, length) * (1 - t) + tile(z_b, length) * t
         mel = self.model.decode(z[None], frames)[0].float()
         out = self._render(mel, samples, 0, quality)
-        return Sound(out, self.sample_rate, self._settings("morph_continuous", quality=quality, seconds=rounded(seconds), source_a_sha256=short_digest(wave_a),
-                                                           source_b_sha256=short_digest(wave_b)))
+        return Sound(
+            out,
+            self.sample_rate,
+            self._settings(
+                "morph_continuous",
+                quality=quality,
+                seconds=rounded(seconds),
+                source_a_sha256=short_digest(wave_a),
+                source_b_sha256=short_digest(wave_b),
+            ),
+        )
 
     def axis(self, name: int | str) -> Axis:
         return find_axis(self.axes, name)
@@ -181,7 +218,9 @@ class Generator:
             z = self.prior.set_position(z, self._component(key), value)
         return z
 
-    def _window_offsets(self, length: int, offsets: dict[str, float], rng: np.random.Generator | None, amount: float) -> torch.Tensor:
+    def _window_offsets(
+        self, length: int, offsets: dict[str, float], rng: np.random.Generator | None, amount: float
+    ) -> torch.Tensor:
         """(latent_dim, length) offsets: axis moves plus random ones, window by window, crossfaded."""
         overlap = overlap_frames(self.window)
         count = window_count(length, self.window, overlap)
@@ -238,7 +277,13 @@ class Generator:
         return check_audio(audio, what, self.sample_rate)
 
     def _settings(self, kind: str, **values) -> dict:
-        return {"model_id": self.model_id, "model_name": self.name, "kind": kind, "sample_rate": self.sample_rate, **values}
+        return {
+            "model_id": self.model_id,
+            "model_name": self.name,
+            "kind": kind,
+            "sample_rate": self.sample_rate,
+            **values,
+        }
 
 
 def _invert(spectrogram, mel: torch.Tensor, samples: int, seed: int, quality: str) -> np.ndarray:

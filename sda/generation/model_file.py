@@ -25,7 +25,15 @@ MODEL_FILE_FORMAT = "sda-model"
 MODEL_FILE_VERSION = 1
 MODEL_FILE_SUFFIX = ".sdamodel"
 
-REQUIRED_KEYS = ("model_architecture", "model_state", "spectrogram_config", "normalization", "analysis", "name", "model_id")
+REQUIRED_KEYS = (
+    "model_architecture",
+    "model_state",
+    "spectrogram_config",
+    "normalization",
+    "analysis",
+    "name",
+    "model_id",
+)
 
 
 def write_model_file(source: ModelSource, analysis: Analysis, out_path: Path | str, name: str | None = None,

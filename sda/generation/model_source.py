@@ -91,7 +91,9 @@ def build_model(state: dict, path: Path) -> tuple[ConvVAE, AudioSpectrogram, str
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:
-        raise GenerationError(f"The weights in '{path}' do not fit the model it describes ({_first_line(exc)}).") from None
+        raise GenerationError(
+            f"The weights in '{path}' do not fit the model it describes ({_first_line(exc)})."
+        ) from None
     if not all(bool(torch.isfinite(v).all()) for v in weights.values() if v.is_floating_point()):
         raise GenerationError(f"The weights in '{path}' contain NaN or infinite values; the file is damaged.")
     model.eval()
@@ -105,8 +107,13 @@ def _build_spectrogram(state: dict, path: Path, n_mels: int) -> AudioSpectrogram
         raise GenerationError(f"'{path}' lacks its spectrogram settings or normalisation.")
     try:
         config = SpectrogramConfig.from_dict(spec)
-        ok = (config.n_mels == n_mels and config.sample_rate in (16000, 22050, 24000, 32000, 44100, 48000, 96000)
-              and 64 <= config.n_fft <= 16384 and 16 <= config.hop_length <= config.n_fft and config.n_fft % config.hop_length == 0)
+        ok = (
+            config.n_mels == n_mels
+            and config.sample_rate in (16000, 22050, 24000, 32000, 44100, 48000, 96000)
+            and 64 <= config.n_fft <= 16384
+            and 16 <= config.hop_length <= config.n_fft
+            and config.n_fft % config.hop_length == 0
+        )
         mean, std = float(norm["mean"]), float(norm["std"])
         ok = ok and math.isfinite(mean) and math.isfinite(std) and std > 0
     except (TypeError, ValueError, KeyError):

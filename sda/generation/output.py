@@ -1,4 +1,5 @@
-"""Writing a sound to disk: the audio file (``sda.audio.export``) plus a JSON sidecar with every setting that made it."""
+"""Writing a sound to disk: the audio file (``sda.audio.export``) plus a JSON sidecar with every setting
+that made it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from sda.generation.errors import GenerationError
 SIDECAR_VERSION = 1
 
 
-def export_settings(format: str = "wav", sample_rate: int = 48000, bit_depth: str = "24", normalise: bool = True) -> ExportSettings:
+def export_settings(
+    format: str = "wav", sample_rate: int = 48000, bit_depth: str = "24", normalise: bool = True
+) -> ExportSettings:
     """Checked ExportSettings; GenerationError naming the setting at fault and the values allowed."""
     settings = ExportSettings(format=format, sample_rate=sample_rate, bit_depth=bit_depth, normalise=bool(normalise))
     try:

@@ -39,7 +39,7 @@ class LatentPrior:
     _norms: torch.Tensor | None = field(default=None, repr=False)
 
     @classmethod
-    def fit(cls, points: torch.Tensor, seed: int = 0) -> "LatentPrior":
+    def fit(cls, points: torch.Tensor, seed: int = 0) -> LatentPrior:
         points = points.double()
         count = points.shape[0]
         mean = points.mean(0)
@@ -124,14 +124,27 @@ class LatentPrior:
     # -- storage -------------------------------------------------------
     def state_dict(self) -> dict:
         big = self.points.numel() > 4_000_000  # keep model files small for large datasets
-        return {"mean": self.mean, "components": self.components, "stds": self.stds, "total_variance": self.total_variance,
-                "points": self.points.half() if big else self.points, "neighbours": self.neighbours,
-                "min_distance": self.min_distance}
+        return {
+            "mean": self.mean,
+            "components": self.components,
+            "stds": self.stds,
+            "total_variance": self.total_variance,
+            "points": self.points.half() if big else self.points,
+            "neighbours": self.neighbours,
+            "min_distance": self.min_distance,
+        }
 
     @classmethod
-    def from_state(cls, state: dict) -> "LatentPrior":
-        return cls(state["mean"].float(), state["components"].float(), state["stds"].float(), float(state["total_variance"]),
-                   state["points"].float(), state["neighbours"].long(), float(state.get("min_distance", 0.0)))
+    def from_state(cls, state: dict) -> LatentPrior:
+        return cls(
+            state["mean"].float(),
+            state["components"].float(),
+            state["stds"].float(),
+            float(state["total_variance"]),
+            state["points"].float(),
+            state["neighbours"].long(),
+            float(state.get("min_distance", 0.0)),
+        )
 
     def check_shapes(self, dims: int) -> str | None:
         """None when consistent with ``dims`` latent values per window, else what is wrong."""

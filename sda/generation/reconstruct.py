@@ -17,7 +17,7 @@ keeps every caller's audio identical on every device.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

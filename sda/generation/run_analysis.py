@@ -14,13 +14,17 @@ from sda.generation.model_source import ModelSource, recorded_files
 
 
 def analysis_home(source: ModelSource) -> Path | None:
-    """Where a model's analysis is stored: its run folder, beside a lone checkpoint, or nowhere (model files hold their own)."""
+    """Where a model's analysis is stored: its run folder, beside a lone checkpoint, or nowhere.
+
+    Model files hold their own analysis."""
     if source.run_dir is not None:
         return source.run_dir
     return None if source.is_model_file else source.path
 
 
-def analysis_for(source: ModelSource, data: list[Path] | None = None, recompute: bool = False, save: bool = True) -> Analysis:
+def analysis_for(
+    source: ModelSource, data: list[Path] | None = None, recompute: bool = False, save: bool = True
+) -> Analysis:
     """The model's analysis: its own (model file), the run's stored one, or a fresh one.
 
     A fresh analysis is made from ``data`` (files or folders) or else from the
@@ -46,7 +50,10 @@ def analysis_for(source: ModelSource, data: list[Path] | None = None, recompute:
     except DatasetError as exc:
         raise GenerationError(str(exc)) from None
     if not dataset.clips:
-        raise GenerationError(f"None of the sounds in {', '.join(str(f) for f in files[:3])} could be read, so the model cannot be analysed.")
+        raise GenerationError(
+            f"None of the sounds in {', '.join(str(f) for f in files[:3])} could be read, so the model cannot be "
+            "analysed."
+        )
     spectrogram = source.spectrogram
     with torch.no_grad():
         mels = [spectrogram.waveform_to_mel(torch.from_numpy(clip.audio)) for clip in dataset.clips]

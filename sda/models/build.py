@@ -42,7 +42,9 @@ def check_architecture(arch: object) -> dict[str, int]:
     return {key: arch[key] for key in ARCHITECTURE_LIMITS}
 
 
-def vae_architecture(latent_dim: int, n_mels: int, hidden_channels: int, time_stride: int = DEFAULT_TIME_STRIDE) -> dict:
+def vae_architecture(
+    latent_dim: int, n_mels: int, hidden_channels: int, time_stride: int = DEFAULT_TIME_STRIDE
+) -> dict:
     """The architecture of a ConvVAE of these sizes, as ``ConvVAE.architecture()`` reports it."""
     return {"type": ARCHITECTURE_TYPE, "latent_dim": latent_dim, "n_mels": n_mels,
             "hidden_channels": hidden_channels, "time_stride": time_stride}

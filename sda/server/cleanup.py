@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from sda.server.settings import AppSettings
 from sda.server.workspace import SEEN_FILE, is_valid_workspace_id

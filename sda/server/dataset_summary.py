@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from sda.atomic import atomic_write_bytes, atomic_write_json
 from sda.audio.validation import decode_dataset
@@ -118,7 +118,9 @@ def summarise_dataset(
 
     issues = [(name, reason) for name, reason in workspace.rejected()]
     issues += [(Path(i["path"]).name, i["reason"]) for i in summary.get("issues", [])]
-    check = DatasetCheck(file_count=int(summary.get("file_count", 0)), total_duration_s=float(summary.get("total_duration_s", 0.0)))
+    check = DatasetCheck(
+        file_count=int(summary.get("file_count", 0)), total_duration_s=float(summary.get("total_duration_s", 0.0))
+    )
     limit_s = settings.max_total_minutes * 60
     if check.total_duration_s > limit_s:
         check.problems.append(

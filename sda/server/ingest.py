@@ -13,9 +13,10 @@ import os
 import re
 import unicodedata
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
 
 from sda.audio.io import AUDIO_EXTENSIONS
 from sda.audio.validation import SUPPORTED_NAMES

@@ -14,11 +14,11 @@ import json
 import re
 import secrets
 import shutil
-import time
-from dataclasses import dataclass
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from sda.atomic import atomic_write_json
 from sda.runs.checkpoints import get_best_checkpoint, list_checkpoints
@@ -125,7 +125,10 @@ class ModelStore:
             return self.get(run_id)
 
     def import_file(self, upload: Path, check: Callable[[Path], tuple[str, str]]) -> ModelEntry:
-        """Copy an uploaded model file in; ``check`` loads it (raising when it is not a model) and returns (name, description)."""
+        """Copy an uploaded model file in.
+
+        ``check`` loads it (raising when it is not a model) and returns (name, description).
+        """
         upload = Path(upload)
         if upload.suffix.lower() != MODEL_SUFFIX:
             raise ValueError(f"'{upload.name}' is not a model file: sda model files end in {MODEL_SUFFIX}.")
@@ -162,7 +165,9 @@ class ModelStore:
     def _require(self, key: str) -> ModelEntry:
         entry = self.get(key)
         if entry is None:
-            raise ValueError("That model is not among yours any more (removed, or its run was deleted). Pick another one.")
+            raise ValueError(
+                "That model is not among yours any more (removed, or its run was deleted). Pick another one."
+            )
         return entry
 
     def _update(self, key: str, **changes) -> ModelEntry:

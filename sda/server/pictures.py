@@ -81,11 +81,20 @@ def dataset_picture(clips: list, max_tiles: int = MAX_TILES) -> Image.Image | No
             ax.text(0.02, 0.85, "very quiet", transform=ax.transAxes, fontsize=6, color=TEXT)
     if len(clips) > max_tiles:
         fig.text(0.01, 0.005, f"... and {len(clips) - max_tiles} more files", fontsize=7, color=TEXT)
-    fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.25 / (0.95 * rows + 0.3), bottom=0.2 / (0.95 * rows + 0.3), hspace=0.45, wspace=0.04)
+    fig.subplots_adjust(
+        left=0.01,
+        right=0.99,
+        top=1 - 0.25 / (0.95 * rows + 0.3),
+        bottom=0.2 / (0.95 * rows + 0.3),
+        hspace=0.45,
+        wspace=0.04,
+    )
     return _to_image(fig)
 
 
-def log_spectrogram(audio: np.ndarray, sample_rate: int, n_fft: int = 1024, hop: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def log_spectrogram(
+    audio: np.ndarray, sample_rate: int, n_fft: int = 1024, hop: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
     """Magnitude in dB (frequencies x frames, floored at -90 dB) and the bin frequencies."""
     audio = np.asarray(audio, dtype=np.float32)
     if audio.size < n_fft:
@@ -118,7 +127,15 @@ def sound_picture(audio: np.ndarray, sample_rate: int, title: str = "") -> Image
     # Rows on a log frequency scale, as the ear hears pitch: 40 Hz to Nyquist.
     rows = np.geomspace(40.0, freqs[-1], 160)
     image = np.stack([np.interp(rows, freqs, column) for column in db.T], axis=1)
-    spec_ax.imshow(image, origin="lower", aspect="auto", cmap="magma", vmin=-90, vmax=0, extent=(0, max(seconds, 1e-3), 0, len(rows)))
+    spec_ax.imshow(
+        image,
+        origin="lower",
+        aspect="auto",
+        cmap="magma",
+        vmin=-90,
+        vmax=0,
+        extent=(0, max(seconds, 1e-3), 0, len(rows)),
+    )
     ticks = [f for f in (100, 1000, 10000) if rows[0] <= f <= rows[-1]]
     spec_ax.set_yticks([np.interp(np.log(f), np.log(rows), np.arange(len(rows))) for f in ticks])
     spec_ax.set_yticklabels([f"{f / 1000:g}k" if f >= 1000 else str(f) for f in ticks])

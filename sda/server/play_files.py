@@ -24,10 +24,16 @@ class PlayFiles:
     outbox: Path  # files made for download (exports, packs, model files)
 
     @classmethod
-    def of(cls, settings: AppSettings, workspace_id: str) -> "PlayFiles":
+    def of(cls, settings: AppSettings, workspace_id: str) -> PlayFiles:
         workspace = Workspace(settings, workspace_id)
         play_dir = workspace.dir / "play"
-        return cls(workspace, ModelStore(play_dir, workspace.runs), History(play_dir), PresetStore(play_dir), play_dir / "downloads")
+        return cls(
+            workspace,
+            ModelStore(play_dir, workspace.runs),
+            History(play_dir),
+            PresetStore(play_dir),
+            play_dir / "downloads",
+        )
 
     def download_folder(self) -> Path:
         """A fresh folder for one download (file names inside stay the names the user sees)."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
 import threading
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sda.atomic import atomic_write_json
@@ -29,7 +29,7 @@ class Preset:
     evolve: float = 0.0
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Preset":
+    def from_dict(cls, data: dict) -> Preset:
         axes = {str(k): float(v) for k, v in dict(data.get("axes", {})).items() if _finite(v)}
         return cls(axes, int(data.get("seed", 0)), float(data.get("seconds", 2.0)), float(data.get("evolve", 0.0)))
 

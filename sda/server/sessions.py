@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from sda.audio.validation import DurationLimits
 from sda.training.config import TrainingConfig
@@ -145,8 +145,11 @@ class TrainingManager:
         with self._lock:
             jobs = [job for job in self._queue if job.workspace_id == workspace_id]
             jobs += [
-                self._jobs[run_dir] for run_dir in self._runners
-                if run_dir in self._jobs and self._jobs[run_dir].workspace_id == workspace_id and self._is_running(run_dir)
+                self._jobs[run_dir]
+                for run_dir in self._runners
+                if run_dir in self._jobs
+                and self._jobs[run_dir].workspace_id == workspace_id
+                and self._is_running(run_dir)
             ]
             return {Path(path) for job in jobs for path in job.file_paths}
 

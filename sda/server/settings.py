@@ -39,7 +39,9 @@ class SettingsError(ValueError):
     """An SDA_* variable the app cannot run with; the message names it and says what it must be."""
 
 
-def _env_number(name: str, default, *, whole: bool = False, minimum: float = 0.0, above: bool = False, unset_means: str = ""):
+def _env_number(
+    name: str, default, *, whole: bool = False, minimum: float = 0.0, above: bool = False, unset_means: str = ""
+):
     """The number in variable ``name`` (``default`` when unset), checked against ``minimum``."""
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -51,7 +53,12 @@ def _env_number(name: str, default, *, whole: bool = False, minimum: float = 0.0
         value = float(raw)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or (whole and not value.is_integer()) or value < minimum or (above and value <= minimum):
+    if (
+        not math.isfinite(value)
+        or (whole and not value.is_integer())
+        or value < minimum
+        or (above and value <= minimum)
+    ):
         raise SettingsError(f"Environment variable {name}={raw!r} must be {kind} {bound}{hint}.")
     return int(value) if whole else value
 
@@ -104,7 +111,7 @@ class AppSettings:
         return None if self.max_disk_gb is None else int(self.max_disk_gb * 1024**3)
 
     @classmethod
-    def from_env(cls) -> "AppSettings":
+    def from_env(cls) -> AppSettings:
         """Read the SDA_* variables listed above; unset ones keep their defaults. Raises SettingsError."""
         return cls(
             data_root=Path(os.environ.get("SDA_DATA_ROOT", "") or Path.cwd()).expanduser().resolve(),

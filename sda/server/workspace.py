@@ -15,12 +15,12 @@ import re
 import secrets
 import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from sda.atomic import atomic_write_json
 from sda.audio.io import AUDIO_EXTENSIONS
-from sda.runs.folder import RunSummary, dataset_files, list_runs, read_run_info
+from sda.runs.folder import RunSummary, dataset_files, list_runs
 from sda.server.ingest import IngestReport, ingest_uploads
 from sda.server.settings import AppSettings
 
@@ -50,7 +50,7 @@ class Workspace:
         self.uploads = self.dir / "uploads"
         self.runs = self.dir / "runs"
 
-    def ensure(self) -> "Workspace":
+    def ensure(self) -> Workspace:
         self.uploads.mkdir(parents=True, exist_ok=True)
         self.runs.mkdir(parents=True, exist_ok=True)
         self.touch()

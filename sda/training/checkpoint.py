@@ -1,4 +1,4 @@
-"""Writing checkpoints while training: atomic saves with a sidecar, and retention.
+"""Writing checkpoints while training: atomic saves with a sidecar, retention, and the check a resume passes.
 
 Reading them (safe loads, listing, the best of a run) is ``sda.runs.checkpoints``,
 shared with generation; its names are re-exported here, where the training plan
@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from sda.atomic import atomic_write_bytes, atomic_write_json
+from sda.audio.spectrogram import SpectrogramConfig
 from sda.runs.checkpoints import (  # noqa: F401 (re-exported)
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
@@ -64,3 +65,21 @@ def manage_checkpoints(checkpoint_dir: Path, keep_recent: int = 3) -> list[Path]
             sidecar_path(path).unlink(missing_ok=True)
             deleted.append(path)
     return deleted
+
+
+def check_compatible(state: dict, architecture: dict, spec_config: SpectrogramConfig, source: Path) -> None:
+    """Refuse a checkpoint whose model shape or spectrogram differs from this run's."""
+    theirs = state.get("model_architecture", {})
+    for key, value in architecture.items():
+        if theirs.get(key) != value:
+            raise CheckpointError(
+                f"Checkpoint '{source}' has {key.replace('_', ' ')} {theirs.get(key)!r}, but this run uses {value!r}. "
+                "Resume with the checkpoint's own settings (leave model settings unchanged) or start a new run."
+            )
+    their_spec = SpectrogramConfig.from_dict(state.get("spectrogram_config", {}))
+    if their_spec.shape_key() != spec_config.shape_key():
+        raise CheckpointError(
+            f"Checkpoint '{source}' was trained with a different spectrogram "
+            f"(sample rate/FFT/hop/mels {their_spec.shape_key()[:4]} vs {spec_config.shape_key()[:4]}); "
+            "it cannot be resumed here. Start a new run."
+        )

@@ -72,7 +72,7 @@ class TrainingConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainingConfig":
+    def from_dict(cls, data: dict) -> TrainingConfig:
         """Build from plain data, ignoring unknown keys (configs from newer versions)."""
         reg_names = {f.name for f in fields(RegularizationConfig)}
         reg = RegularizationConfig(
@@ -85,23 +85,98 @@ class TrainingConfig:
         """Raise ConfigError naming the first setting that cannot be used."""
         reg = self.regularization
         checks = [
-            ("epochs", self.max_epochs, isinstance(self.max_epochs, int) and self.max_epochs >= 1, "a whole number of at least 1"),
-            ("batch size", self.batch_size, isinstance(self.batch_size, int) and 1 <= self.batch_size <= 4096, "a whole number from 1 to 4096"),
-            ("learning rate", self.learning_rate, _finite(self.learning_rate) and 0 < self.learning_rate <= 1, "a number above 0 and at most 1 (try 0.001)"),
+            (
+                "epochs",
+                self.max_epochs,
+                isinstance(self.max_epochs, int) and self.max_epochs >= 1,
+                "a whole number of at least 1",
+            ),
+            (
+                "batch size",
+                self.batch_size,
+                isinstance(self.batch_size, int) and 1 <= self.batch_size <= 4096,
+                "a whole number from 1 to 4096",
+            ),
+            (
+                "learning rate",
+                self.learning_rate,
+                _finite(self.learning_rate) and 0 < self.learning_rate <= 1,
+                "a number above 0 and at most 1 (try 0.001)",
+            ),
             ("latent size", self.latent_dim, within_limits("latent_dim", self.latent_dim), _whole_range("latent_dim")),
-            ("hidden channels", self.hidden_channels, within_limits("hidden_channels", self.hidden_channels), _whole_range("hidden_channels")),
-            ("dropout", reg.dropout, _finite(reg.dropout) and 0 <= reg.dropout < 1, "a number from 0 up to (not including) 1"),
-            ("weight decay", reg.weight_decay, _finite(reg.weight_decay) and 0 <= reg.weight_decay <= 1, "a number from 0 to 1"),
-            ("augmentation strength", reg.augmentation_strength, _finite(reg.augmentation_strength) and 0 <= reg.augmentation_strength <= 1, "a number from 0 to 1"),
-            ("augmentation expansion", reg.augmentation_expansion, isinstance(reg.augmentation_expansion, int) and 0 <= reg.augmentation_expansion <= 8, "a whole number from 0 to 8"),
-            ("gradient clip norm", reg.gradient_clip_norm, _finite(reg.gradient_clip_norm) and reg.gradient_clip_norm > 0, "a number above 0"),
-            ("preview interval", self.preview_interval, isinstance(self.preview_interval, int) and self.preview_interval >= 1, "a whole number of epochs, at least 1"),
-            ("short-run preview interval", self.preview_interval_short, isinstance(self.preview_interval_short, int) and self.preview_interval_short >= 1, "a whole number of epochs, at least 1"),
-            ("checkpoint interval", self.checkpoint_interval, isinstance(self.checkpoint_interval, int) and self.checkpoint_interval >= 1, "a whole number of epochs, at least 1"),
-            ("validation fraction", self.val_fraction, _finite(self.val_fraction) and 0 <= self.val_fraction < 0.9, "a number from 0 to 0.9"),
-            ("KL warm-up fraction", self.kl_warmup_fraction, _finite(self.kl_warmup_fraction) and 0 <= self.kl_warmup_fraction <= 1, "a number from 0 to 1"),
+            (
+                "hidden channels",
+                self.hidden_channels,
+                within_limits("hidden_channels", self.hidden_channels),
+                _whole_range("hidden_channels"),
+            ),
+            (
+                "dropout",
+                reg.dropout,
+                _finite(reg.dropout) and 0 <= reg.dropout < 1,
+                "a number from 0 up to (not including) 1",
+            ),
+            (
+                "weight decay",
+                reg.weight_decay,
+                _finite(reg.weight_decay) and 0 <= reg.weight_decay <= 1,
+                "a number from 0 to 1",
+            ),
+            (
+                "augmentation strength",
+                reg.augmentation_strength,
+                _finite(reg.augmentation_strength) and 0 <= reg.augmentation_strength <= 1,
+                "a number from 0 to 1",
+            ),
+            (
+                "augmentation expansion",
+                reg.augmentation_expansion,
+                isinstance(reg.augmentation_expansion, int) and 0 <= reg.augmentation_expansion <= 8,
+                "a whole number from 0 to 8",
+            ),
+            (
+                "gradient clip norm",
+                reg.gradient_clip_norm,
+                _finite(reg.gradient_clip_norm) and reg.gradient_clip_norm > 0,
+                "a number above 0",
+            ),
+            (
+                "preview interval",
+                self.preview_interval,
+                isinstance(self.preview_interval, int) and self.preview_interval >= 1,
+                "a whole number of epochs, at least 1",
+            ),
+            (
+                "short-run preview interval",
+                self.preview_interval_short,
+                isinstance(self.preview_interval_short, int) and self.preview_interval_short >= 1,
+                "a whole number of epochs, at least 1",
+            ),
+            (
+                "checkpoint interval",
+                self.checkpoint_interval,
+                isinstance(self.checkpoint_interval, int) and self.checkpoint_interval >= 1,
+                "a whole number of epochs, at least 1",
+            ),
+            (
+                "validation fraction",
+                self.val_fraction,
+                _finite(self.val_fraction) and 0 <= self.val_fraction < 0.9,
+                "a number from 0 to 0.9",
+            ),
+            (
+                "KL warm-up fraction",
+                self.kl_warmup_fraction,
+                _finite(self.kl_warmup_fraction) and 0 <= self.kl_warmup_fraction <= 1,
+                "a number from 0 to 1",
+            ),
             ("free bits", self.free_bits, _finite(self.free_bits) and self.free_bits >= 0, "a number of at least 0"),
-            ("training minutes", self.max_training_minutes, _finite(self.max_training_minutes) and self.max_training_minutes >= 0, "a number of at least 0 (0 = no limit)"),
+            (
+                "training minutes",
+                self.max_training_minutes,
+                _finite(self.max_training_minutes) and self.max_training_minutes >= 0,
+                "a number of at least 0 (0 = no limit)",
+            ),
             ("precision", self.precision, self.precision in ("auto", "bf16", "fp32"), "one of auto, bf16, fp32"),
         ]
         for name, value, ok, expected in checks:

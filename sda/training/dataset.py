@@ -13,9 +13,9 @@ a random frame of their clip each epoch.
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -89,7 +89,9 @@ class ChunkLoader:
     def iter_from(self, first_batch: int) -> Iterator[torch.Tensor]:
         """Batches of this epoch starting at ``first_batch`` (to resume mid-epoch)."""
         generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        order = torch.randperm(len(self.dataset), generator=generator) if self.shuffle else torch.arange(len(self.dataset))
+        order = (
+            torch.randperm(len(self.dataset), generator=generator) if self.shuffle else torch.arange(len(self.dataset))
+        )
         for index in range(first_batch, len(self)):
             picks = order[index * self.batch_size : (index + 1) * self.batch_size]
             if self.augmentation is None:
@@ -199,7 +201,9 @@ def prepare_data(file_paths, config: TrainingConfig, spectrogram: AudioSpectrogr
         audio = clips[path].audio
         (train_mels if is_train else val_mels).append(compute_mel(audio, spectrogram, chunk_samples))
         if is_train and expansion > 0:
-            variant_mels.extend(compute_mel(v, spectrogram, chunk_samples) for v in make_variants(audio, expansion, rng))
+            variant_mels.extend(
+                compute_mel(v, spectrogram, chunk_samples) for v in make_variants(audio, expansion, rng)
+            )
         if release_audio:
             clips[path].audio = np.zeros(0, dtype=np.float32)
         del audio
@@ -219,8 +223,12 @@ def prepare_data(file_paths, config: TrainingConfig, spectrogram: AudioSpectrogr
     strength = config.regularization.augmentation_strength
     augmentation = None
     if strength > 0:
-        augmentation = AugmentationPipeline(strength, db_scale=spectrogram.std, floor=spectrogram.silence_value,
-                                            frames_per_second=spectrogram.config.sample_rate / spectrogram.config.hop_length)
+        augmentation = AugmentationPipeline(
+            strength,
+            db_scale=spectrogram.std,
+            floor=spectrogram.silence_value,
+            frames_per_second=spectrogram.config.sample_rate / spectrogram.config.hop_length,
+        )
     train_set = AudioTrainingDataset(train_mels, chunk_frames)
     val_set = AudioTrainingDataset(val_mels, chunk_frames)
     train_loader = ChunkLoader(train_set, config.batch_size, shuffle=True, seed=config.seed, augmentation=augmentation)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
@@ -47,7 +47,7 @@ class EpochProgress:
         return dict(self.__dict__)
 
     @classmethod
-    def from_state(cls, state: dict | None) -> "EpochProgress":
+    def from_state(cls, state: dict | None) -> EpochProgress:
         return cls(**(state or {}))
 
 

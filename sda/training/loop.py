@@ -11,20 +11,21 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 from sda.audio.spectrogram import AudioSpectrogram, SpectrogramConfig
 from sda.audio.validation import DatasetError, DurationLimits, require_usable
 from sda.generation.run_analysis import analyse_finished_run
-from sda.models.losses import get_kl_weight, is_warmup_over
 from sda.models.build import build_vae, vae_architecture
+from sda.models.losses import get_kl_weight, is_warmup_over
 from sda.runs import folder as rundir
-from sda.training.metrics_log import MetricsLog
+from sda.runs.device import choose_dtype, device_memory_gb, resolve_device
 from sda.training.checkpoint import (
-    CheckpointError,
+    check_compatible,
     checkpoint_name,
     get_best_checkpoint,
     get_latest_checkpoint,
@@ -35,7 +36,6 @@ from sda.training.checkpoint import (
 )
 from sda.training.config import TrainingConfig, get_effective_preview_interval
 from sda.training.dataset import prepare_data
-from sda.runs.device import choose_dtype, device_memory_gb, resolve_device
 from sda.training.epoch import EpochProgress, StepContext, overfitting_gap, train_epoch, validate_epoch
 from sda.training.metrics import (
     CheckpointEvent,
@@ -46,29 +46,13 @@ from sda.training.metrics import (
     TrainingCompleteEvent,
     WarningEvent,
 )
-from sda.training.preview import generate_preview, generate_reconstruction_preview
+from sda.training.metrics_log import MetricsLog
 from sda.training.monitor import TrainingMonitor
+from sda.training.preview import generate_preview, generate_reconstruction_preview
 
 __all__ = ["train", "train_epoch", "validate_epoch"]
 
 EARLY_PREVIEW_SECONDS = 4.0  # first preview this soon after training starts, even mid-epoch
-
-
-def check_compatible(state: dict, architecture: dict, spec_config: SpectrogramConfig, source: Path) -> None:
-    """Refuse a checkpoint whose model shape or spectrogram differs from this run's."""
-    theirs = state.get("model_architecture", {})
-    for key, value in architecture.items():
-        if theirs.get(key) != value:
-            raise CheckpointError(
-                f"Checkpoint '{source}' has {key.replace('_', ' ')} {theirs.get(key)!r}, but this run uses {value!r}. "
-                "Resume with the checkpoint's own settings (leave model settings unchanged) or start a new run."
-            )
-    their_spec = SpectrogramConfig.from_dict(state.get("spectrogram_config", {}))
-    if their_spec.shape_key() != spec_config.shape_key():
-        raise CheckpointError(
-            f"Checkpoint '{source}' was trained with a different spectrogram "
-            f"(sample rate/FFT/hop/mels {their_spec.shape_key()[:4]} vs {spec_config.shape_key()[:4]}); it cannot be resumed here. Start a new run."
-        )
 
 
 class TrainingSession:
@@ -129,15 +113,19 @@ class TrainingSession:
             error=None, epochs_done=info.get("epochs_done", 0),
         )
         if self.resume_state is not None:
-            self.emit(StatusEvent("resuming", f"Resuming from {self.resume_path.name} (epoch {self.resume_state['epoch']})."))
+            where = f"{self.resume_path.name} (epoch {self.resume_state['epoch']})"
+            self.emit(StatusEvent("resuming", f"Resuming from {where}."))
 
         with torch.random.fork_rng(devices=[]):  # the same seed gives the same starting weights
             torch.manual_seed(config.seed)
-            self.model = build_vae(vae_architecture(config.latent_dim, self.spec_config.n_mels, config.hidden_channels), config.regularization.dropout)
+            architecture = vae_architecture(config.latent_dim, self.spec_config.n_mels, config.hidden_channels)
+            self.model = build_vae(architecture, config.regularization.dropout)
         self.model.to(self.device)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate, weight_decay=config.regularization.weight_decay,
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate,
+                                           weight_decay=config.regularization.weight_decay,
                                            fused=self.device.type in ("cpu", "cuda"))
-        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=config.max_epochs, eta_min=config.learning_rate * 0.05)
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=config.max_epochs,
+                                                                    eta_min=config.learning_rate * 0.05)
         self.start_epoch, self.step, self.elapsed_before = 0, 0, 0.0
         self.partial = EpochProgress()
         state = self.resume_state
@@ -166,7 +154,8 @@ class TrainingSession:
         manifest = self.data.manifest()
         for entry in manifest["files"] + manifest["issues"]:
             entry["path"] = rundir.to_run_relative(out, entry["path"])
-        rundir.update_run_info(out, dataset=manifest, data_inputs=[rundir.to_run_relative(out, p) for p in self.file_paths])
+        inputs = [rundir.to_run_relative(out, p) for p in self.file_paths]
+        rundir.update_run_info(out, dataset=manifest, data_inputs=inputs)
 
         self.recon_examples = self.data.preview_audio
 
@@ -188,7 +177,8 @@ class TrainingSession:
             "epoch": epochs_done,
             "step": self.step,
             "epoch_progress": self.partial.state_dict(),
-            "kl_weight": get_kl_weight(max(epochs_done - 1, 0), self.config.max_epochs, self.config.kl_warmup_fraction, self.config.kl_weight_max),
+            "kl_weight": get_kl_weight(max(epochs_done - 1, 0), self.config.max_epochs,
+                                       self.config.kl_warmup_fraction, self.config.kl_weight_max),
             "config": self.config.to_dict(),
             "spectrogram_config": self.spec_config.to_dict(),
             "normalization": self.spectrogram.normalization_state(),
@@ -221,7 +211,7 @@ class TrainingSession:
             if self.log is not None:
                 self.emit(TrainingCompleteEvent(float("nan"), float("nan"), self.history.best_val_loss, None,
                                                 self.config.max_epochs, time.time() - self.session_start,
-                                                error=message, last_checkpoint_path=str(self.last_checkpoint) if self.last_checkpoint else None))
+                                                error=message, last_checkpoint_path=self._last_checkpoint_text()))
                 rundir.update_run_info(self.output_dir, status="failed", error=message)
                 self.log.close()
             raise
@@ -232,8 +222,9 @@ class TrainingSession:
         preview_every = get_effective_preview_interval(config)
         total_steps = len(loader) * config.max_epochs
         rundir.update_run_info(self.output_dir, status="training")
-        self.emit(StatusEvent("training", f"Training on {len(loader.dataset)} chunks ({len(self.data.train_files)} files), "
-                                          f"validating on {len(self.data.val_files)} files, {device} {str(self.dtype).replace('torch.', '')}."))
+        dtype = str(self.dtype).replace("torch.", "")
+        self.emit(StatusEvent("training", f"Training on {len(loader.dataset)} chunks ({len(self.data.train_files)} "
+                                          f"files), validating on {len(self.data.val_files)} files, {device} {dtype}."))
         cancelled = False
         epochs_this_session, train_seconds = 0, 0.0
         loop_start = time.time()  # ETA from epoch times only, not decoding and setup
@@ -241,11 +232,12 @@ class TrainingSession:
             kl_weight = get_kl_weight(epoch, config.max_epochs, config.kl_warmup_fraction, config.kl_weight_max)
             loader.set_epoch(epoch)
             context = StepContext(epoch + 1, total_steps, config.seed, step=self.step,
-                                  should_pause=lambda: self.save_event.is_set() or self._early_preview_due(loop_start) or self._time_up())
+                                  should_pause=lambda: self._pause_due(loop_start))
             while True:
                 result = train_epoch(self.model, loader, self.optimizer, self.spectrogram, kl_weight, device,
-                                     config.regularization.gradient_clip_norm, callback=self.emit, cancel_event=self.cancel_event,
-                                     free_bits=config.free_bits, dtype=self.dtype, progress=self.partial, context=context)
+                                     config.regularization.gradient_clip_norm, callback=self.emit,
+                                     cancel_event=self.cancel_event, free_bits=config.free_bits, dtype=self.dtype,
+                                     progress=self.partial, context=context)
                 self.step = context.step
                 if not result["interrupted"]:
                     break
@@ -261,25 +253,31 @@ class TrainingSession:
                 self._save(epoch, "time_limit" if self._time_up() else "cancel", None, result["train_loss"])
                 break
             train_seconds += self.partial.seconds
-            val = validate_epoch(self.model, self.data.val_loader, self.spectrogram, kl_weight, device, free_bits=config.free_bits, dtype=self.dtype)
+            val = validate_epoch(self.model, self.data.val_loader, self.spectrogram, kl_weight, device,
+                                 free_bits=config.free_bits, dtype=self.dtype)
             if not math.isfinite(val["val_loss"]):  # no validation files: judge by training loss
-                val = {**val, "val_loss": result["train_loss"], "val_recon_loss": result["recon_loss"], "val_kl_loss": result["kl_loss"]}
+                val = {**val, "val_loss": result["train_loss"], "val_recon_loss": result["recon_loss"],
+                       "val_kl_loss": result["kl_loss"]}
             self.scheduler.step()
             epochs_this_session += 1
             elapsed = self.elapsed_before + time.time() - self.session_start
             session_epoch_time = (time.time() - loop_start) / epochs_this_session
             metrics = EpochMetrics(
-                epoch=epoch + 1, total_epochs=config.max_epochs, train_loss=result["train_loss"], val_loss=val["val_loss"],
-                val_recon_loss=val["val_recon_loss"], val_kl_loss=val["val_kl_loss"], kl_divergence=val["kl_divergence"],
+                epoch=epoch + 1, total_epochs=config.max_epochs, train_loss=result["train_loss"],
+                val_loss=val["val_loss"], val_recon_loss=val["val_recon_loss"], val_kl_loss=val["val_kl_loss"],
+                kl_divergence=val["kl_divergence"],
                 overfitting_gap=overfitting_gap(result["train_loss"], val["val_loss"]),
-                learning_rate=self.optimizer.param_groups[0]["lr"], eta_seconds=session_epoch_time * (config.max_epochs - epoch - 1),
-                elapsed_seconds=elapsed, train_recon_loss=result["recon_loss"], train_kl_loss=result["kl_loss"], kl_weight=kl_weight,
+                learning_rate=self.optimizer.param_groups[0]["lr"],
+                eta_seconds=session_epoch_time * (config.max_epochs - epoch - 1), elapsed_seconds=elapsed,
+                train_recon_loss=result["recon_loss"], train_kl_loss=result["kl_loss"], kl_weight=kl_weight,
                 skipped_steps=result["skipped_steps"], step=self.step,
-                chunks_per_second=self.partial.chunks / max(self.partial.seconds, 1e-9), device_memory_gb=device_memory_gb(device),
+                chunks_per_second=self.partial.chunks / max(self.partial.seconds, 1e-9),
+                device_memory_gb=device_memory_gb(device),
             )
             self.partial = EpochProgress()
             self.emit(metrics)
-            for warning in self.monitor.check(metrics, is_warmup_over(epoch, config.max_epochs, config.kl_warmup_fraction)):
+            warmup_over = is_warmup_over(epoch, config.max_epochs, config.kl_warmup_fraction)
+            for warning in self.monitor.check(metrics, warmup_over):
                 self.emit(warning)
             rundir.update_run_info(self.output_dir, epochs_done=epoch + 1, best_val_loss=self.history.best_val_loss)
 
@@ -293,6 +291,13 @@ class TrainingSession:
                 self._save(number, "time_limit" if self._time_up() else "cancel", val["val_loss"], result["train_loss"])
                 break
         return self._finish(cancelled, train_seconds)
+
+    def _last_checkpoint_text(self) -> str | None:
+        return str(self.last_checkpoint) if self.last_checkpoint else None
+
+    def _pause_due(self, loop_start: float) -> bool:
+        """Stop mid-epoch: a checkpoint asked for, the first preview due, or the time limit reached."""
+        return self.save_event.is_set() or self._early_preview_due(loop_start) or self._time_up()
 
     def _time_up(self) -> bool:
         """The run has trained its ``max_training_minutes`` (all sessions together)."""
@@ -309,7 +314,8 @@ class TrainingSession:
                                      num_samples=self.config.num_preview_samples, seed=self.config.seed,
                                      data_mels=self._data_mels()):
             self.emit(PreviewEvent(epoch, str(path), "sample", self.spec_config.sample_rate))
-        for path in generate_reconstruction_preview(self.model, self.spectrogram, self.recon_examples, previews_dir, epoch, self.device):
+        for path in generate_reconstruction_preview(self.model, self.spectrogram, self.recon_examples, previews_dir,
+                                                    epoch, self.device):
             self.emit(PreviewEvent(epoch, str(path), "reconstruction", self.spec_config.sample_rate))
 
     def _data_mels(self) -> list[torch.Tensor]:
@@ -340,10 +346,11 @@ class TrainingSession:
             self.last_checkpoint = get_latest_checkpoint(self.output_dir / rundir.CHECKPOINT_DIR)
         self._analyse(best or self.last_checkpoint, done)
         self.emit(TrainingCompleteEvent(
-            final_train_loss=last.train_loss if last else float("nan"), final_val_loss=last.val_loss if last else float("nan"),
+            final_train_loss=last.train_loss if last else float("nan"),
+            final_val_loss=last.val_loss if last else float("nan"),
             best_val_loss=self.history.best_val_loss, best_checkpoint_path=str(best) if best else None,
             total_epochs=self.config.max_epochs, total_time=self.elapsed_before + time.time() - self.session_start,
-            was_cancelled=cancelled, last_checkpoint_path=str(self.last_checkpoint) if self.last_checkpoint else None,
+            was_cancelled=cancelled, last_checkpoint_path=self._last_checkpoint_text(),
             epochs_completed=done,
         ))
         status = "time_limit" if timed_out else "cancelled" if cancelled else "completed"

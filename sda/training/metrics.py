@@ -8,9 +8,10 @@ replayed into a ``MetricsHistory`` after a restart.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sda.runs.folder import from_run_relative, to_run_relative
 
@@ -231,7 +232,7 @@ class MetricsHistory:
         self.warnings = [WarningEvent(**d) for d in state.get("warnings", [])]
 
     @classmethod
-    def from_events(cls, events: list[Any]) -> "MetricsHistory":
+    def from_events(cls, events: list[Any]) -> MetricsHistory:
         history = cls()
         for event in events:
             history.add(event)

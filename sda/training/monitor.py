@@ -63,7 +63,11 @@ class TrainingMonitor:
         return events
 
     def state_dict(self) -> dict:
-        return {"best_val": self.best_val, "epochs_since_best": self.epochs_since_best, "last_warned": dict(self.last_warned)}
+        return {
+            "best_val": self.best_val,
+            "epochs_since_best": self.epochs_since_best,
+            "last_warned": dict(self.last_warned),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.best_val = float(state.get("best_val", float("inf")))

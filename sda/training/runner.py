@@ -15,15 +15,16 @@ import gc
 import logging
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sda.audio.io import AudioLoadError
 from sda.audio.validation import DatasetError
 from sda.runs.checkpoints import CheckpointError
+from sda.runs.device import DeviceError
 from sda.training.config import ConfigError, TrainingConfig
 from sda.training.dataset import release_free_memory
-from sda.runs.device import DeviceError
 from sda.training.loop import train
 
 # Errors whose message is the whole story for a user (they name the file or setting).

@@ -18,7 +18,8 @@ arguments of a Gradio event (``button.click(inputs=[...], **bind(handler))``):
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import gradio as gr
 from gradio.blocks import Block

@@ -13,8 +13,9 @@ the page shows through it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 # An absolute path of two or more parts, not inside a URL or a relative path.
 _PATH = re.compile(r"""(?<![\w:/.~-])(?:/[^\s/'"`<>|,;()\[\]]+)+/([^\s/'"`<>|,;()\[\]]+)""")

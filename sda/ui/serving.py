@@ -31,8 +31,8 @@ from pathlib import Path
 from gradio.utils import get_upload_folder
 
 from sda.atomic import atomic_copy
-from sda.server.settings import AppSettings
 from sda.server.secret import secret_path
+from sda.server.settings import AppSettings
 
 _KEY = secrets.token_bytes(32)  # Gradio empties its cache at each start, so a key per process is enough
 

@@ -17,12 +17,12 @@ import soundfile as sf
 
 from sda.generation.naming import safe_stem
 from sda.server.generators import GeneratorCache
+from sda.server.play_files import PlayFiles
+from sda.server.settings import AppSettings
 from sda.ui.binding import Outputs, fills
 from sda.ui.play.sounds import checked_seconds
 from sda.ui.play.state import PlayState
-from sda.server.play_files import PlayFiles
 from sda.ui.serving import servable
-from sda.server.settings import AppSettings
 
 FORMAT_CHOICES = [("WAV", "wav"), ("FLAC", "flac"), ("OGG Vorbis", "ogg"), ("MP3 (320 kbps)", "mp3")]
 RATE_CHOICES = [("44.1 kHz", 44100), ("48 kHz", 48000), ("96 kHz", 96000)]
@@ -70,7 +70,8 @@ class ExportHandlers:
         info = sf.info(str(audio_path))
         return {
             "export_file": gr.update(value=[servable(audio_path), servable(sidecar)], visible=True),
-            "export_note": f"{Path(audio_path).name}: {info.format}, {info.samplerate} Hz, {_depth_text(info.subtype)}, with its sidecar.",
+            "export_note": f"{Path(audio_path).name}: {info.format}, {info.samplerate} Hz, "
+                           f"{_depth_text(info.subtype)}, with its sidecar.",
         }
 
     def _best(self, files: PlayFiles, item):
@@ -87,15 +88,21 @@ class ExportHandlers:
             generator = self.generators.get(entry)
             if generator.model_id != settings.get("model_id"):
                 return None
-            return generator.generate(seconds=settings["seconds"], seed=settings["seed"], axes=settings.get("axes") or None,
-                                      evolve=settings.get("evolve", 0.0), quality="best")
+            return generator.generate(
+                seconds=settings["seconds"],
+                seed=settings["seed"],
+                axes=settings.get("axes") or None,
+                evolve=settings.get("evolve", 0.0),
+                quality="best",
+            )
         except (KeyError, TypeError, ValueError):
             return None
 
     @fills("pack_file", "pack_note")
     def pack(self, play: PlayState | None, count: float, randomise: bool, seed: float | None, seconds: float,
              evolve: float, fmt: str, rate: int, depth: str, normalise: bool, *axis_values: float) -> Outputs:
-        """N sounds (current settings, seeds counting up; or random slider positions inside the safe ranges) in one zip."""
+        """N sounds in one zip: the current settings with seeds counting up, or random slider positions
+        inside the safe ranges."""
         if play is None:
             return {}
         files = PlayFiles.of(self.settings, play.workspace_id)
@@ -117,16 +124,25 @@ class ExportHandlers:
         sounds_dir.mkdir()
         rng = random.Random(base_seed)
         fixed = {a.key: float(v) for a, v in zip(play.axes, axis_values) if v is not None and abs(float(v)) > 1e-9}
-        lines = [f"Sample pack from '{entry.name}': {count} sounds, {seconds:g} s each, {settings.format.upper()} {settings.sample_rate} Hz", ""]
+        lines = [
+            f"Sample pack from '{entry.name}': {count} sounds, {seconds:g} s each, {settings.format.upper()} "
+            f"{settings.sample_rate} Hz",
+            "",
+        ]
         written: list[Path] = []
         try:
             for index in range(count):
                 axes = {a.key: round(rng.uniform(a.safe_min, a.safe_max), 3) for a in play.axes} if randomise else fixed
-                sound = generator.generate(seconds=seconds, seed=base_seed + index, axes=axes, evolve=float(evolve or 0.0), quality="best")
+                sound = generator.generate(
+                    seconds=seconds, seed=base_seed + index, axes=axes, evolve=float(evolve or 0.0), quality="best"
+                )
                 name = f"{safe_stem(entry.name)}_{index + 1:02d}.wav"
                 audio_path, sidecar = save_sound(sound, sounds_dir / name, settings)
                 written += [Path(audio_path), Path(sidecar)]
-                lines.append(f"{Path(audio_path).name}: seed {base_seed + index}" + "".join(f", {k} {v:+.2f}" for k, v in axes.items()))
+                lines.append(
+                    f"{Path(audio_path).name}: seed {base_seed + index}"
+                    + "".join(f", {k} {v:+.2f}" for k, v in axes.items())
+                )
         except ValueError as exc:
             return {"pack_note": f"The pack could not be made: {exc}"}
         archive = folder / f"{safe_stem(entry.name)}-pack-{count}.zip"
@@ -134,8 +150,17 @@ class ExportHandlers:
             for path in written:
                 zf.write(path, path.name)
             zf.writestr("sounds.txt", "\n".join(lines) + "\n")
-        return {"pack_file": gr.update(value=servable(archive), visible=True), "pack_note": f"{count} sounds in {archive.name}."}
+        return {
+            "pack_file": gr.update(value=servable(archive), visible=True),
+            "pack_note": f"{count} sounds in {archive.name}.",
+        }
 
 
 def _depth_text(subtype: str) -> str:
-    return {"PCM_16": "16-bit", "PCM_24": "24-bit", "FLOAT": "32-bit float", "VORBIS": "Vorbis", "MPEG_LAYER_III": "MP3"}.get(subtype, subtype)
+    return {
+        "PCM_16": "16-bit",
+        "PCM_24": "24-bit",
+        "FLOAT": "32-bit float",
+        "VORBIS": "Vorbis",
+        "MPEG_LAYER_III": "MP3",
+    }.get(subtype, subtype)

@@ -43,7 +43,9 @@ def uploaded_path(upload: UploadValue) -> Path | None:
         return None
     if isinstance(upload, (list, tuple)):
         upload = upload[0] if upload else None
-    value = upload if isinstance(upload, (str, Path)) else getattr(upload, "name", None) or getattr(upload, "path", None)
+    value = (
+        upload if isinstance(upload, (str, Path)) else getattr(upload, "name", None) or getattr(upload, "path", None)
+    )
     return Path(value) if value else None
 
 
@@ -64,7 +66,9 @@ def read_dropped_sound(upload: UploadValue, settings: AppSettings, what: str = "
     except Exception:  # an unreadable header: load_audio below names the reason
         seconds = 0.0
     if seconds > limit:
-        raise DroppedSoundError(f"'{name}' lasts {seconds:.0f} s; Play takes sounds up to {limit:.0f} s. Trim it and drop it again.")
+        raise DroppedSoundError(
+            f"'{name}' lasts {seconds:.0f} s; Play takes sounds up to {limit:.0f} s. Trim it and drop it again."
+        )
     try:
         clip = load_audio(path)
     except AudioLoadError as exc:

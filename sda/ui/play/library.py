@@ -11,13 +11,13 @@ import gradio as gr
 import pandas as pd
 
 from sda.server.history import HISTORY_COLUMNS, History, HistoryItem
+from sda.server.play_files import PlayFiles
+from sda.server.presets import Preset
+from sda.server.settings import AppSettings
 from sda.ui.binding import Outputs, fills
 from sda.ui.play.models import AXIS_NAMES
 from sda.ui.play.state import PlayState
-from sda.server.play_files import PlayFiles
-from sda.server.presets import Preset
 from sda.ui.serving import servable
-from sda.server.settings import AppSettings
 
 # A history row picked: its player, its files, a note (and the table, to mark the row).
 PICK_OUT = ("history_audio", "history_file", "history_note", "history")
@@ -58,7 +58,10 @@ class LibraryHandlers:
             return {}
         item = self.files(play).history.get(play.history_ids[row])
         if item is None:
-            return {"history_note": "That sound is gone (the history keeps the newest ones).", **self.show_history(play)}
+            return {
+                "history_note": "That sound is gone (the history keeps the newest ones).",
+                **self.show_history(play),
+            }
         play.selected = play.current = item.id
         kept = [servable(item.audio_path)] + ([servable(item.path(item.sidecar))] if item.sidecar else [])
         return {
@@ -116,7 +119,10 @@ class LibraryHandlers:
             saved = store.save(play.model_key, name, preset)
         except ValueError as exc:
             return {"preset_note": str(exc)}
-        return {"preset_select": gr.update(choices=store.names(play.model_key), value=saved), "preset_note": f"Saved preset '{saved}'."}
+        return {
+            "preset_select": gr.update(choices=store.names(play.model_key), value=saved),
+            "preset_note": f"Saved preset '{saved}'.",
+        }
 
     @fills(*RECALL_OUT, "preset_name")
     def load_preset(self, play: PlayState | None, name: str) -> Outputs:
@@ -141,7 +147,10 @@ class LibraryHandlers:
             new = store.rename(play.model_key, name, new_name)
         except ValueError as exc:
             return {"preset_note": str(exc)}
-        return {"preset_select": gr.update(choices=store.names(play.model_key), value=new), "preset_note": f"Renamed to '{new}'."}
+        return {
+            "preset_select": gr.update(choices=store.names(play.model_key), value=new),
+            "preset_note": f"Renamed to '{new}'.",
+        }
 
     @fills(*PRESETS_OUT)
     def delete_preset(self, play: PlayState | None, name: str) -> Outputs:
@@ -150,4 +159,7 @@ class LibraryHandlers:
             return {"preset_note": "Choose the preset to delete in the list first."}
         store = self.files(play).presets
         store.delete(play.model_key, name)
-        return {"preset_select": gr.update(choices=store.names(play.model_key), value=None), "preset_note": f"Deleted preset '{name}'."}
+        return {
+            "preset_select": gr.update(choices=store.names(play.model_key), value=None),
+            "preset_note": f"Deleted preset '{name}'.",
+        }

@@ -14,12 +14,12 @@ import gradio as gr
 from sda.generation.naming import safe_stem
 from sda.server.generators import GeneratorCache
 from sda.server.models_store import ModelEntry
+from sda.server.play_files import PlayFiles
+from sda.server.settings import AppSettings
 from sda.ui.binding import Outputs, fills
 from sda.ui.play.inputs import UploadValue, uploaded_path
 from sda.ui.play.state import MAX_AXES, AxisView, PlayState
-from sda.server.play_files import PlayFiles
 from sda.ui.serving import servable
-from sda.server.settings import AppSettings
 
 AXIS_NAMES = [f"axis_{i}" for i in range(MAX_AXES)]
 # The model picker, its sliders and presets: what showing a model fills.
@@ -46,7 +46,9 @@ class ModelHandlers:
         wanted = key if key is not None else play.model_key
         entry = next((e for e in entries if e.key == wanted), None) or (entries[0] if entries else None)
         out = {
-            "model_select": gr.update(choices=[(e.label(), e.key) for e in entries], value=entry.key if entry else None),
+            "model_select": gr.update(
+                choices=[(e.label(), e.key) for e in entries], value=entry.key if entry else None
+            ),
             "model_delete_row": gr.update(visible=False),
             "models_note": note,
         }
@@ -54,8 +56,11 @@ class ModelHandlers:
         if entry is None:
             play.model_key, play.axes = "", []
             out.update(
-                model_info="No model yet. Train one on the **Train** tab, then press **Play with this model**; or import a model file (.sdamodel).",
-                model_name="", model_description="", preset_select=gr.update(choices=[], value=None),
+                model_info="No model yet. Train one on the **Train** tab, then press **Play with this model**; or "
+                           "import a model file (.sdamodel).",
+                model_name="",
+                model_description="",
+                preset_select=gr.update(choices=[], value=None),
             )
             out.update(self._sliders([]))
             return out
@@ -73,7 +78,10 @@ class ModelHandlers:
             return out
         changed = play.model_key != entry.key
         play.model_key = entry.key
-        play.axes = [AxisView(a.key, a.label, float(a.share), float(a.safe_min), float(a.safe_max)) for a in generator.axes[:MAX_AXES]]
+        play.axes = [
+            AxisView(a.key, a.label, float(a.share), float(a.safe_min), float(a.safe_max))
+            for a in generator.axes[:MAX_AXES]
+        ]
         out["model_info"] = _model_markdown(entry, generator)
         if changed:
             out.update(self._sliders(play.axes))
@@ -88,7 +96,9 @@ class ModelHandlers:
             if index < len(axes):
                 axis = axes[index]
                 low, high, step = axis.slider_range
-                out[name] = gr.update(visible=True, label=axis.title, info=axis.info(), minimum=low, maximum=high, value=0.0, step=step)
+                out[name] = gr.update(
+                    visible=True, label=axis.title, info=axis.info(), minimum=low, maximum=high, value=0.0, step=step
+                )
             else:
                 out[name] = gr.update(visible=False, value=0.0)
         return out
@@ -124,8 +134,15 @@ class ModelHandlers:
         if entry is None:
             return self.show(play)
         play.delete_pending = entry.key
-        what = "Its file is deleted." if entry.kind == "file" else "The training run stays on the Train tab; its **Play with this model** button brings the model back."
-        return {"model_delete_row": gr.update(visible=True), "models_note": f"Remove **{entry.name}** from your models? {what}"}
+        what = (
+            "Its file is deleted."
+            if entry.kind == "file"
+            else "The training run stays on the Train tab; its **Play with this model** button brings the model back."
+        )
+        return {
+            "model_delete_row": gr.update(visible=True),
+            "models_note": f"Remove **{entry.name}** from your models? {what}",
+        }
 
     @fills(*MODEL_OUT)
     def confirm_remove(self, play: PlayState | None) -> Outputs:
@@ -191,7 +208,10 @@ class ModelHandlers:
             written = export_model_file(entry.source, target, name=entry.name, description=entry.description)
         except Exception as exc:
             return {"models_note": f"The model file could not be written: {exc}"}
-        return {"model_export_file": gr.update(value=servable(written), visible=True), "models_note": f"'{entry.name}' as a model file: open it on any sda with Import."}
+        return {
+            "model_export_file": gr.update(value=servable(written), visible=True),
+            "models_note": f"'{entry.name}' as a model file: open it on any sda with Import.",
+        }
 
     def play_run(self, play: PlayState | None, run_dir: Path | None) -> Outputs:
         """"Play with this model" on the Train tab: the run's best checkpoint, loaded on Play."""
@@ -232,6 +252,8 @@ def _model_markdown(entry: ModelEntry, generator) -> str:
     if isinstance(info.get("trained_at"), (int, float)):
         facts.append("trained " + time.strftime("%d %b %Y %H:%M", time.localtime(info["trained_at"])))
     axes = len(generator.axes)
-    facts.append(f"{axes} ax{'is' if axes == 1 else 'es'}" + (f" (the first {MAX_AXES} have sliders)" if axes > MAX_AXES else ""))
+    facts.append(
+        f"{axes} ax{'is' if axes == 1 else 'es'}" + (f" (the first {MAX_AXES} have sliders)" if axes > MAX_AXES else "")
+    )
     lines.append(" · ".join(facts))
     return "  \n".join(lines)

@@ -11,17 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from sda.server.generators import GeneratorCache
-from sda.ui.train.state import PageState
+from sda.server.play_files import PlayFiles
+from sda.server.settings import AppSettings
+from sda.server.workspace import Workspace, is_valid_workspace_id
+from sda.ui.binding import Outputs, fills
 from sda.ui.play.export import ExportHandlers
 from sda.ui.play.library import LibraryHandlers, history_table
-from sda.ui.binding import Outputs, fills
 from sda.ui.play.models import MODEL_OUT, ModelHandlers
 from sda.ui.play.sounds import PlayError, SoundHandlers
 from sda.ui.play.state import PlayState
-from sda.server.play_files import PlayFiles
 from sda.ui.serving import servable
-from sda.server.settings import AppSettings
-from sda.server.workspace import Workspace, is_valid_workspace_id
+from sda.ui.train.state import PageState
 
 # The tab opened again: the models (a run may have a checkpoint now) and the history (the API adds to it).
 PLAY_REFRESH_OUT = (*MODEL_OUT, "history")
@@ -52,7 +52,8 @@ class PlayPage:
 
     @fills(*PLAY_REFRESH_OUT)
     def refresh(self, play: PlayState | None) -> Outputs:
-        """The tab was opened: models (a run may have got its first checkpoint) and history (the API adds to it) again."""
+        """The tab was opened: models (a run may have got its first checkpoint) and history (the API adds to it)
+        again."""
         if play is None:
             return {}
         out = self.models.show(play)
@@ -76,13 +77,17 @@ class PlayPage:
         from sda.ui.play.state import AxisView
 
         generator = self.generators.get(entry)
-        play.axes = [AxisView(a.key, a.label, float(a.share), float(a.safe_min), float(a.safe_max)) for a in generator.axes]
+        play.axes = [
+            AxisView(a.key, a.label, float(a.share), float(a.safe_min), float(a.safe_max)) for a in generator.axes
+        ]
         return play
 
     def _api_result(self, items) -> tuple[list[str], list[dict]]:
         return [servable(i.audio_path) for i in items], [i.settings for i in items]
 
-    def api_generate(self, workspace_id: str, model: str, seconds: float, seed: float, axes: dict | None, evolve: float):
+    def api_generate(
+        self, workspace_id: str, model: str, seconds: float, seed: float, axes: dict | None, evolve: float
+    ):
         """One new sound: (audio file, its settings)."""
         play = self._api_play(workspace_id, model)
         files, settings = self._api_result(self.sounds.make_new(play, seed, seconds, evolve, dict(axes or {})))

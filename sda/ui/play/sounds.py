@@ -8,8 +8,8 @@ main player. The same actions back the public API (``api_*``).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import gradio as gr
 import soundfile as sf
@@ -19,14 +19,14 @@ from sda.generation.naming import safe_stem
 from sda.server.generators import GeneratorCache
 from sda.server.history import HistoryItem
 from sda.server.pictures import sound_picture
+from sda.server.play_files import PlayFiles
+from sda.server.settings import AppSettings
 from sda.ui.binding import Outputs, fills
 from sda.ui.play.inputs import DroppedSoundError, UploadValue, read_dropped_sound
 from sda.ui.play.library import history_table
 from sda.ui.play.models import AXIS_NAMES
 from sda.ui.play.state import PlayState
-from sda.server.play_files import PlayFiles
 from sda.ui.serving import servable
-from sda.server.settings import AppSettings
 
 # What a made sound fills: the main player and picture, the list of all results, the history, a note.
 RESULT_OUT = ("gen_audio", "gen_picture", "results", "history", "play_note")
@@ -107,7 +107,8 @@ class SoundHandlers:
             "gen_picture": servable(first.path(first.picture)) if first.picture else None,
             "results": gr.update(value=[servable(i.audio_path) for i in items], visible=len(items) > 1),
             "history": history_table(play, files.history),
-            "play_note": note or (f"{first.label}" if len(items) == 1 else f"{len(items)} sounds: {first.label} (first shown)"),
+            "play_note": note
+            or (f"{first.label}" if len(items) == 1 else f"{len(items)} sounds: {first.label} (first shown)"),
         }
         notes = list(dict.fromkeys(n for i in items for n in i.settings.get("notes", [])))
         if notes:
@@ -122,7 +123,16 @@ class SoundHandlers:
         seed = _seed(seed)
         sound = generator.generate(seconds=seconds, seed=seed, axes=axes, evolve=float(evolve or 0.0))
         label = f"seed {seed} · {seconds:g} s" + (f" · evolve {float(evolve):g}" if evolve else "") + _axes_text(axes)
-        return [self._keep(play, entry, sound, "generate", label, {"seed": seed, "seconds": seconds, "evolve": float(evolve or 0.0), "axes": axes})]
+        return [
+            self._keep(
+                play,
+                entry,
+                sound,
+                "generate",
+                label,
+                {"seed": seed, "seconds": seconds, "evolve": float(evolve or 0.0), "axes": axes},
+            )
+        ]
 
     def make_variations(self, play: PlayState, upload, count, amount, seed, axes: dict) -> list[HistoryItem]:
         generator, entry = self._generator(play)
@@ -131,7 +141,14 @@ class SoundHandlers:
         amount = float(amount if amount is not None else 0.5)
         sounds = generator.vary(audio, count=count, amount=amount, seed=_seed(seed), axes=axes or None)
         return [
-            self._keep(play, entry, s, "variation", f"variation {i + 1}/{len(sounds)} of {name} · amount {amount:g}" + _axes_text(axes), {})
+            self._keep(
+                play,
+                entry,
+                s,
+                "variation",
+                f"variation {i + 1}/{len(sounds)} of {name} · amount {amount:g}" + _axes_text(axes),
+                {},
+            )
             for i, s in enumerate(sounds)
         ]
 
@@ -145,7 +162,10 @@ class SoundHandlers:
             return [self._keep(play, entry, sound, "morph", f"{name_a} turning into {name_b} · {seconds:g} s", {})]
         steps = max(2, min(int(steps or 5), 16))
         sounds = generator.morph(audio_a, audio_b, steps=steps)
-        return [self._keep(play, entry, s, "morph", f"morph step {i + 1}/{len(sounds)}: {name_a} to {name_b}", {}) for i, s in enumerate(sounds)]
+        return [
+            self._keep(play, entry, s, "morph", f"morph step {i + 1}/{len(sounds)}: {name_a} to {name_b}", {})
+            for i, s in enumerate(sounds)
+        ]
 
     def make_resynthesis(self, play: PlayState, upload, axes: dict) -> list[HistoryItem]:
         generator, entry = self._generator(play)
@@ -175,8 +195,16 @@ class SoundHandlers:
         settings["recall"] = recall  # what the page's controls held, for "Use its settings"
         settings["notes"] = list(getattr(sound, "notes", []) or [])  # what the engine had to change (a clamped axis)
         return history.commit(
-            folder, kind=kind, model_key=entry.key, model_name=entry.name, label=label,
-            audio=Path(audio_path).name, sidecar=Path(sidecar).name, picture="picture.png", seconds=seconds, settings=settings,
+            folder,
+            kind=kind,
+            model_key=entry.key,
+            model_name=entry.name,
+            label=label,
+            audio=Path(audio_path).name,
+            sidecar=Path(sidecar).name,
+            picture="picture.png",
+            seconds=seconds,
+            settings=settings,
         )
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sda.training.config import ConfigError, TrainingConfig, get_adaptive_config
 from sda.server.settings import TINY_OVERRIDES, AppSettings
+from sda.training.config import ConfigError, TrainingConfig, get_adaptive_config
 
 PRESET_CHOICES = ["Auto", "Conservative", "Balanced", "Aggressive"]
 
@@ -31,10 +31,16 @@ ADVANCED_FIELDS: tuple[AdvancedField, ...] = (
     AdvancedField("batch_size", "Batch size", "batch_size", True, "Chunks per update."),
     AdvancedField("dropout", "Dropout", "regularization.dropout", False, "0 to 0.9; more fights memorising."),
     AdvancedField("weight_decay", "Weight decay", "regularization.weight_decay", False, "0 to 1."),
-    AdvancedField("augmentation_strength", "Augmentation strength", "regularization.augmentation_strength", False, "0 (off) to 1."),
+    AdvancedField(
+        "augmentation_strength", "Augmentation strength", "regularization.augmentation_strength", False, "0 (off) to 1."
+    ),
     AdvancedField("latent_size", "Latent size", "latent_dim", True, "Size of the model's inner code."),
-    AdvancedField("preview_interval", "Preview every N epochs", "preview_interval", True, "How often you hear new previews."),
-    AdvancedField("checkpoint_interval", "Checkpoint every N epochs", "checkpoint_interval", True, "How often progress is saved."),
+    AdvancedField(
+        "preview_interval", "Preview every N epochs", "preview_interval", True, "How often you hear new previews."
+    ),
+    AdvancedField(
+        "checkpoint_interval", "Checkpoint every N epochs", "checkpoint_interval", True, "How often progress is saved."
+    ),
 )
 
 
@@ -68,7 +74,10 @@ def _parse(field: AdvancedField, value: Any) -> Any:
     try:
         number = float(text)
     except ValueError:
-        raise ConfigError(f"Setting '{field.label.lower()}' is {value.strip()!r}; it must be a number (or blank for the preset's value).") from None
+        raise ConfigError(
+            f"Setting '{field.label.lower()}' is {value.strip()!r}; it must be a number (or blank for the preset's "
+            "value)."
+        ) from None
     return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
 
 
@@ -103,15 +112,17 @@ class ServerCaps:
     max_training_minutes: float | None = None
 
     @classmethod
-    def of(cls, settings: AppSettings) -> "ServerCaps":
+    def of(cls, settings: AppSettings) -> ServerCaps:
         return cls(settings.max_epochs, settings.max_training_minutes)
 
     def apply(self, config: TrainingConfig, values: dict[str, Any]) -> TrainingConfig:
-        """Hold ``config`` to the caps: a preset's epochs are lowered to the cap, a typed-in number over it is refused."""
+        """Hold ``config`` to the caps: a preset's epochs are lowered to the cap, a typed-in number over it is
+        refused."""
         if self.max_epochs is not None and config.max_epochs > self.max_epochs:
             if "epochs" in user_values(values):
                 raise ConfigError(
-                    f"Setting 'epochs' is {config.max_epochs}; this server trains at most {self.max_epochs} epochs per run."
+                    f"Setting 'epochs' is {config.max_epochs}; this server trains at most {self.max_epochs} epochs "
+                    "per run."
                 )
             config.max_epochs = self.max_epochs
         config.max_training_minutes = self.max_training_minutes or 0.0
@@ -135,7 +146,8 @@ def build_config(file_count: int, preset: str, values: dict[str, Any] | None = N
 
 
 def resume_config(run_config: dict, values: dict[str, Any], caps: ServerCaps = ServerCaps()) -> TrainingConfig | None:
-    """The config to resume with: None (the checkpoint's own) unless the user changed a field or the server caps runs."""
+    """The config to resume with: None (the checkpoint's own) unless the user changed a field or the server
+    caps runs."""
     if not user_values(values) and not caps.any:
         return None
     config = apply_values(TrainingConfig.from_dict(run_config), values)

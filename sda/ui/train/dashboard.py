@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sda.runs.folder import METRICS_FILE
 from sda.training.metrics import (
     CheckpointEvent,
     EpochMetrics,
@@ -24,7 +25,6 @@ from sda.training.metrics import (
     TrainingCompleteEvent,
     WarningEvent,
 )
-from sda.runs.folder import METRICS_FILE
 from sda.training.metrics_log import read_events
 
 MAX_STEP_POINTS = 400
@@ -127,9 +127,15 @@ class RunView:
     def parts_frame(self) -> pd.DataFrame:
         rows = []
         for m in self.epochs:
-            rows += [(m.epoch, m.val_recon_loss, "reconstruction (validation)"), (m.epoch, m.val_kl_loss, "KL (validation)")]
+            rows += [
+                (m.epoch, m.val_recon_loss, "reconstruction (validation)"),
+                (m.epoch, m.val_kl_loss, "KL (validation)"),
+            ]
             if m.train_recon_loss or m.train_kl_loss:
-                rows += [(m.epoch, m.train_recon_loss, "reconstruction (train)"), (m.epoch, m.train_kl_loss, "KL (train)")]
+                rows += [
+                    (m.epoch, m.train_recon_loss, "reconstruction (train)"),
+                    (m.epoch, m.train_kl_loss, "KL (train)"),
+                ]
         return _frame(rows, "epoch", "loss", "series")
 
     def kl_frame(self) -> pd.DataFrame:

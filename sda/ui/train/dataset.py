@@ -14,16 +14,16 @@ from typing import Any
 import gradio as gr
 
 from sda.audio.validation import decode_dataset
-from sda.ui.binding import Outputs, fills
-from sda.ui.train import config_form
 from sda.server.dataset_summary import DatasetReport, summarise_dataset
-from sda.ui.train.state import PageState
-from sda.ui.public_text import public_text
-from sda.ui.serving import servable
 from sda.server.sessions import TrainingManager
 from sda.server.settings import AppSettings
-from sda.ui.train.live import BUTTONS, LiveRun
 from sda.server.workspace import Workspace
+from sda.ui.binding import Outputs, fills
+from sda.ui.public_text import public_text
+from sda.ui.serving import servable
+from sda.ui.train import config_form
+from sda.ui.train.live import BUTTONS, LiveRun
+from sda.ui.train.state import PageState
 
 DEMO_DIR = Path(__file__).resolve().parents[3] / "assets" / "demo"
 ADVANCED = tuple(f"adv_{f.key}" for f in config_form.ADVANCED_FIELDS)  # the Advanced boxes, blank = the preset's
@@ -36,7 +36,9 @@ DATASET_OUT = (
 class DatasetHandlers:
     """Handlers for the dataset panel: one instance per server, per-page data in PageState."""
 
-    def __init__(self, settings: AppSettings, manager: TrainingManager, live: LiveRun, demo_dir: Path = DEMO_DIR) -> None:
+    def __init__(
+        self, settings: AppSettings, manager: TrainingManager, live: LiveRun, demo_dir: Path = DEMO_DIR
+    ) -> None:
         self.settings = settings
         self.manager = manager
         self.live = live
@@ -69,7 +71,11 @@ class DatasetHandlers:
         with self.manager.workspace_lock(workspace.id):  # not while a start hands the old files to a run
             report, outcome = workspace.use_demo(self.demo_dir, self.manager.files_in_use(workspace.id))
         out = self._summarise(page, workspace, preset, progress)
-        kept = " Your previous sounds stay on the server while your run that is training or waiting reads them." if outcome == "in use" else ""
+        kept = (
+            " Your previous sounds stay on the server while your run that is training or waiting reads them."
+            if outcome == "in use"
+            else ""
+        )
         out["dataset_note"] = f"Loaded the demo sounds. {report.message()}{kept}"
         return out
 
@@ -108,7 +114,9 @@ class DatasetHandlers:
         return {
             "dataset_summary": report.markdown(self.settings),
             "dataset_picture": gr.update(value=picture, visible=picture is not None),
-            "dataset_issues": gr.update(value=[list(row) for row in report.issues] or None, visible=bool(report.issues)),
+            "dataset_issues": gr.update(
+                value=[list(row) for row in report.issues] or None, visible=bool(report.issues)
+            ),
             **self.preset_changed(preset, page),
         }
 
@@ -116,7 +124,9 @@ class DatasetHandlers:
     def preset_changed(self, preset: str, page: PageState | None) -> Outputs:
         """Say which preset Auto picks for this dataset and why, and show its values as hints."""
         count = page.dataset.file_count if page else 0
-        config = config_form.build_config(max(count, 1), preset, tiny=self.settings.test_tiny, caps=config_form.ServerCaps.of(self.settings))
+        config = config_form.build_config(
+            max(count, 1), preset, tiny=self.settings.test_tiny, caps=config_form.ServerCaps.of(self.settings)
+        )
         reason = config.preset_reason if count else "Add sounds to see which preset Auto picks for them."
         if preset != "Auto" and count:
             reason = f"{preset}: {_preset_blurb(config.preset)}"
@@ -126,13 +136,23 @@ class DatasetHandlers:
         return out
 
     def api_summarise(self, files: list[Any] | None) -> dict[str, Any]:
-        """Summary of uploaded files: file_count, total_duration_s, formats, sample_rates, channels, issues [{file, reason}]. Keeps nothing."""
+        """Summary of uploaded files: file_count, total_duration_s, formats, sample_rates, channels,
+        issues [{file, reason}]. Keeps nothing."""
         paths = _paths(files)[: self.settings.max_files]
         if not paths:
-            return {"file_count": 0, "total_duration_s": 0.0, "formats": {}, "sample_rates": {}, "channels": {}, "issues": []}
+            return {
+                "file_count": 0,
+                "total_duration_s": 0.0,
+                "formats": {},
+                "sample_rates": {},
+                "channels": {},
+                "issues": [],
+            }
         summary = decode_dataset(paths, limits=self.settings.duration_limits()).summary()
         # Only the file name: server paths are nobody's business (and a "path" key reads as a file to clients).
-        summary["issues"] = [{"file": Path(i["path"]).name, "reason": public_text(i["reason"])} for i in summary["issues"]]
+        summary["issues"] = [
+            {"file": Path(i["path"]).name, "reason": public_text(i["reason"])} for i in summary["issues"]
+        ]
         return json.loads(json.dumps(summary))  # JSON keys are text (sample rates are numbers here)
 
 

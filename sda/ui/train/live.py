@@ -16,14 +16,14 @@ import gradio as gr
 
 from sda.runs.checkpoints import read_checkpoint_summary
 from sda.runs.folder import PREVIEW_DIR
-from sda.ui.binding import Outputs, fills
-from sda.ui.train.dashboard import RunView
-from sda.ui.train.state import PageState
-from sda.ui.train.run_status import ACTIVE, checkpoint_text, resume_checkpoint, run_state, runs_table, status_markdown
-from sda.ui.serving import servable
 from sda.server.sessions import TrainingManager
 from sda.server.settings import AppSettings
 from sda.server.workspace import Workspace
+from sda.ui.binding import Outputs, fills
+from sda.ui.serving import servable
+from sda.ui.train.dashboard import RunView
+from sda.ui.train.run_status import ACTIVE, checkpoint_text, resume_checkpoint, run_state, runs_table, status_markdown
+from sda.ui.train.state import PageState
 
 STEP_PLOT_SECONDS = 5.0  # the step plot is re-sent at most this often
 # Epoch plots and the runs table are re-sent at most this often while training:
@@ -75,7 +75,12 @@ class LiveRun:
         if view is None:
             out = {name: None for name in PLOTS} if force else {}
             out.update(self.buttons(page, force))
-            out.update(status=status_markdown("new", None, self.manager, None), progress="", warnings="No warnings so far.", resume_info="")
+            out.update(
+                status=status_markdown("new", None, self.manager, None),
+                progress="",
+                warnings="No warnings so far.",
+                resume_info="",
+            )
             if force:
                 out["runs"] = runs_table(self.workspace(page), self.manager)
             out.update(self.timer(page, False))
@@ -90,9 +95,16 @@ class LiveRun:
             out["preview_feed"] = _servable_previews(view.run_dir, changes.previews)
         now = time.time()
         page.epoch_plots_stale = page.epoch_plots_stale or bool(changes.epochs)
-        plots_due = force or (page.epoch_plots_stale and (now - page.plots_sent_at >= EPOCH_PLOT_SECONDS or state not in ACTIVE))
+        plots_due = force or (
+            page.epoch_plots_stale and (now - page.plots_sent_at >= EPOCH_PLOT_SECONDS or state not in ACTIVE)
+        )
         if plots_due:
-            frames = dict(loss_plot=view.loss_frame(), parts_plot=view.parts_frame(), kl_plot=view.kl_frame(), lr_plot=view.lr_frame())
+            frames = dict(
+                loss_plot=view.loss_frame(),
+                parts_plot=view.parts_frame(),
+                kl_plot=view.kl_frame(),
+                lr_plot=view.lr_frame(),
+            )
             out.update({name: _plot_value(frame) for name, frame in frames.items()})
             page.plots_sent_at, page.epoch_plots_stale = now, False
         if plots_due or (changes.steps and now - page.step_plot_sent_at > STEP_PLOT_SECONDS):
@@ -102,7 +114,9 @@ class LiveRun:
             out["warnings"] = view.warnings_markdown()
         if page.saves_before_request is not None and len(view.manual_checkpoints) > page.saves_before_request:
             saved = view.manual_checkpoints[-1]
-            page.notice = f"Checkpoint saved at epoch {saved.epoch} ({Path(saved.path).name}), as you asked. Training goes on."
+            page.notice = (
+                f"Checkpoint saved at epoch {saved.epoch} ({Path(saved.path).name}), as you asked. Training goes on."
+            )
             page.saves_before_request = None
         if force or changes.any or state != page.last_phase:
             out["progress"] = view.progress_markdown(training=state in ACTIVE)
@@ -132,9 +146,11 @@ class LiveRun:
         if checkpoint is None:
             return ""
         if out_of_minutes(self.settings, checkpoint):
-            return f"`{view.run_id}` has trained the {self.settings.max_training_minutes:g} min this server gives one run; it cannot be resumed here."
+            return (f"`{view.run_id}` has trained the {self.settings.max_training_minutes:g} min this server gives "
+                    "one run; it cannot be resumed here.")
         if state == "completed":
-            return f"`{view.run_id}` did all its epochs. To train it further, set Epochs (Advanced) higher, then press Resume."
+            return (f"`{view.run_id}` did all its epochs. To train it further, set Epochs (Advanced) higher, then "
+                    "press Resume.")
         return f"Resume continues `{view.run_id}` from {checkpoint_text(checkpoint)}."
 
     def buttons(self, page: PageState, force: bool = False, state: str | None = None) -> Outputs:

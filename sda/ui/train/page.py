@@ -13,16 +13,16 @@ import threading
 import time
 from pathlib import Path
 
+from sda.server.cleanup import cleanup_workspaces
 from sda.server.dataset_summary import summarise_dataset
-from sda.ui.binding import Outputs, fills
-from sda.ui.train.state import PageState
 from sda.server.sessions import TrainingManager
 from sda.server.settings import AppSettings
+from sda.server.workspace import Workspace, is_valid_workspace_id, new_workspace_id
+from sda.ui.binding import Outputs, fills
 from sda.ui.train.dataset import DATASET_OUT, DEMO_DIR, DatasetHandlers
 from sda.ui.train.live import REFRESH_OUT, LiveRun
 from sda.ui.train.runs import RunHandlers
-from sda.server.cleanup import cleanup_workspaces
-from sda.server.workspace import Workspace, is_valid_workspace_id, new_workspace_id
+from sda.ui.train.state import PageState
 
 CLEANUP_SECONDS = 3600.0
 # The page's state, then the dataset panel and the run on show (each component once).
@@ -32,7 +32,9 @@ LOAD_OUT = ("browser_ws", "page", *dict.fromkeys(DATASET_OUT + REFRESH_OUT))
 class TrainPage:
     """Every handler of the Train page, for one server."""
 
-    def __init__(self, settings: AppSettings, manager: TrainingManager | None = None, demo_dir: Path = DEMO_DIR) -> None:
+    def __init__(
+        self, settings: AppSettings, manager: TrainingManager | None = None, demo_dir: Path = DEMO_DIR
+    ) -> None:
         self.settings = settings
         self.manager = manager or TrainingManager(settings.max_concurrent_trainings, max_queue=settings.max_queue)
         self.live = LiveRun(settings, self.manager)

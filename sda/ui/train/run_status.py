@@ -13,9 +13,9 @@ from pathlib import Path
 
 from sda.runs.checkpoints import get_best_checkpoint, list_checkpoints, read_checkpoint_summary
 from sda.runs.folder import CHECKPOINT_DIR, read_run_info
-from sda.ui.train.dashboard import RunView, format_duration, plain_error
 from sda.server.sessions import TrainingManager
 from sda.server.workspace import Workspace
+from sda.ui.train.dashboard import RunView, format_duration, plain_error
 
 ACTIVE = ("queued", "running")
 
@@ -79,25 +79,37 @@ def status_markdown(state: str, view: RunView | None, manager: TrainingManager, 
             status = view.status
             if status is not None and status.phase == "decoding" and status.progress:
                 return f"**Preparing:** {name}: reading your sounds… {status.progress:.0%}"
-            return f"**Preparing:** {name}: reading your sounds…" if status is None else f"**Preparing:** {name}: {status.message}"
+            return (
+                f"**Preparing:** {name}: reading your sounds…"
+                if status is None
+                else f"**Preparing:** {name}: {status.message}"
+            )
         text = f"**Training:** {name} is training. It keeps going if you close this page."
         if view.checkpoint is not None:
             who = "by you" if view.checkpoint.reason == "manual" else "automatically"
             text += f" Last checkpoint: epoch {view.checkpoint.epoch}, saved {who}."
         return text
     complete = view.complete
-    error = manager.start_error(run_dir) or (complete.error if complete else None) or read_run_info(run_dir).get("error")
+    error = (
+        manager.start_error(run_dir) or (complete.error if complete else None) or read_run_info(run_dir).get("error")
+    )
     if state == "failed":
         again = " Your last checkpoint is kept; press **Resume** to try again." if resume_checkpoint(run_dir) else ""
         return f"**Error:** {name} stopped with an error: {plain_error(error)}.{again}"
     if state == "cancelled":
-        saved = f" A checkpoint was saved ({view.checkpoint.path and Path(view.checkpoint.path).name})." if view.checkpoint else ""
-        return f"**Cancelled:** {name} was cancelled after epoch {_epochs_done(view, run_dir)}.{saved} Press **Resume** to continue."
+        saved = (
+            f" A checkpoint was saved ({view.checkpoint.path and Path(view.checkpoint.path).name})."
+            if view.checkpoint
+            else ""
+        )
+        return (f"**Cancelled:** {name} was cancelled after epoch {_epochs_done(view, run_dir)}.{saved} Press "
+                "**Resume** to continue.")
     if state == "completed":
         best = complete.best_val_loss if complete else read_run_info(run_dir).get("best_val_loss")
         took = f" in {format_duration(complete.total_time)}" if complete else ""
         best_text = f" Best validation loss {best:.4f}." if isinstance(best, (int, float)) else ""
-        return f"**Finished:** {name} finished {_epochs_done(view, run_dir)} epochs{took}.{best_text} Download the model below."
+        return (f"**Finished:** {name} finished {_epochs_done(view, run_dir)} epochs{took}.{best_text} Download the "
+                "model below.")
     if state == "time_limit":
         minutes = (read_run_info(run_dir).get("config") or {}).get("max_training_minutes") or 0
         return (
@@ -105,7 +117,8 @@ def status_markdown(state: str, view: RunView | None, manager: TrainingManager, 
             f"(after epoch {_epochs_done(view, run_dir)}). Its checkpoint is kept: download the model below."
         )
     if state == "interrupted":
-        return f"**Interrupted:** {name} was interrupted (the server stopped). Press **Resume** to continue from its last checkpoint."
+        return (f"**Interrupted:** {name} was interrupted (the server stopped). Press **Resume** to continue from "
+                "its last checkpoint.")
     return f"{name} has not started training."
 
 
@@ -116,8 +129,14 @@ def _epochs_done(view: RunView, run_dir: Path) -> int:
 
 
 STATE_LABELS = {
-    "queued": "waiting", "running": "training", "completed": "finished", "cancelled": "cancelled", "time_limit": "time limit",
-    "failed": "failed", "interrupted": "interrupted", "new": "not started",
+    "queued": "waiting",
+    "running": "training",
+    "completed": "finished",
+    "cancelled": "cancelled",
+    "time_limit": "time limit",
+    "failed": "failed",
+    "interrupted": "interrupted",
+    "new": "not started",
 }
 RUN_COLUMNS = ["Run", "Status", "Epochs", "Best validation loss", "Files", "Started"]
 
@@ -129,7 +148,9 @@ def runs_table(workspace: Workspace, manager: TrainingManager) -> list[list]:
         state = run_state(manager, run.run_dir)
         best = f"{run.best_val_loss:.4f}" if isinstance(run.best_val_loss, (int, float)) else ""
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created_at)) if run.created_at else ""
-        rows.append([run.run_id, STATE_LABELS[state], f"{run.epochs_done} / {run.max_epochs}", best, run.file_count, started])
+        rows.append(
+            [run.run_id, STATE_LABELS[state], f"{run.epochs_done} / {run.max_epochs}", best, run.file_count, started]
+        )
     listed = {row[0] for row in rows}
     for path in sorted(workspace.runs.iterdir(), reverse=True) if workspace.runs.is_dir() else []:
         if path.name not in listed and manager.phase(path) != "idle":  # queued: no run.json yet

@@ -13,20 +13,20 @@ import shutil
 import gradio as gr
 
 from sda.runs.checkpoints import read_checkpoint_summary
-from sda.training.config import ConfigError
 from sda.runs.folder import new_run_dir, read_run_info
+from sda.server.disk_quota import disk_full_message, over_disk_quota
+from sda.server.sessions import QueueFull, TrainingJob, TrainingManager
+from sda.server.settings import AppSettings
+from sda.server.workspace import Workspace, is_valid_workspace_id, run_file_paths
+from sda.training.config import ConfigError
 from sda.ui.binding import Outputs, fills
+from sda.ui.serving import servable
 from sda.ui.train import config_form
 from sda.ui.train.config_form import ServerCaps
 from sda.ui.train.dashboard import format_duration
-from sda.ui.train.state import PageState
-from sda.ui.train.run_status import RUN_COLUMNS, best_checkpoint, checkpoint_text, resume_checkpoint, runs_table
-from sda.ui.serving import servable
-from sda.server.sessions import QueueFull, TrainingJob, TrainingManager
-from sda.server.settings import AppSettings
 from sda.ui.train.live import REFRESH_OUT, LiveRun, out_of_minutes
-from sda.server.disk_quota import disk_full_message, over_disk_quota
-from sda.server.workspace import Workspace, is_valid_workspace_id, run_file_paths
+from sda.ui.train.run_status import RUN_COLUMNS, best_checkpoint, checkpoint_text, resume_checkpoint, runs_table
+from sda.ui.train.state import PageState
 
 ADVANCED_KEYS = [f.key for f in config_form.ADVANCED_FIELDS]
 
@@ -109,13 +109,18 @@ class RunHandlers:
                 return {"settings_msg": refusal}
             checkpoint = resume_checkpoint(view.run_dir)
             if checkpoint is None:
-                return {"settings_msg": "This run has no checkpoint yet, so it cannot be resumed. Press Start for a new run."}
+                return {
+                    "settings_msg": "This run has no checkpoint yet, so it cannot be resumed. Press Start for a new "
+                                    "run."
+                }
             info = read_run_info(view.run_dir)
             files = run_file_paths(view.run_dir) or workspace.dataset_files()
             if not files:
                 return {"settings_msg": "The sounds this run trained on are gone. Add them again, then press Resume."}
             try:
-                config = config_form.resume_config(info.get("config", {}), dict(zip(ADVANCED_KEYS, advanced)), ServerCaps.of(self.settings))
+                config = config_form.resume_config(
+                    info.get("config", {}), dict(zip(ADVANCED_KEYS, advanced)), ServerCaps.of(self.settings)
+                )
             except ConfigError as exc:
                 return {"settings_msg": f"**Problem:** {exc}"}
             max_epochs = (config.max_epochs if config else info.get("config", {}).get("max_epochs", 0)) or 0
@@ -129,7 +134,8 @@ class RunHandlers:
             if out_of_minutes(self.settings, checkpoint):
                 trained = (read_checkpoint_summary(checkpoint) or {}).get("elapsed_seconds") or 0.0
                 return {
-                    "settings_msg": f"This run has trained {format_duration(trained)}, and this server gives one run at most "
+                    "settings_msg": f"This run has trained {format_duration(trained)}, and this server gives one run "
+                                    "at most "
                     f"{self.settings.max_training_minutes:g} min. Download its model, or press Start for a new run."
                 }
             try:
