@@ -21,7 +21,7 @@ from sda.audio.validation import DatasetError, decode_dataset
 from sda.models.losses import get_kl_weight, vae_loss
 from sda.models.vae import ConvVAE
 from sda.runs.checkpoints import load_checkpoint, read_checkpoint_summary
-from sda.runs.folder import read_run_info
+from sda.runs.folder import from_run_relative, read_run_info
 from sda.training import (
     CheckpointEvent,
     EpochMetrics,
@@ -225,7 +225,7 @@ def test_checkpoints_every_n_epochs_keep_three_recent_plus_best(interval_run):
         assert state["epoch"] == epoch
     best = ckpt_dir / "checkpoint_epoch0002.pt"
     assert Path(result["best_checkpoint_path"]) == best
-    assert Path(read_run_info(out)["best_checkpoint"]) == best
+    assert from_run_relative(out, read_run_info(out)["best_checkpoint"]) == best  # stored relative to the run
     complete = of_type(events, TrainingCompleteEvent)[-1]
     assert Path(complete.best_checkpoint_path) == best and complete.best_val_loss == 1.0
     assert not complete.was_cancelled and complete.epochs_completed == 11
