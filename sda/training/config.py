@@ -84,99 +84,35 @@ class TrainingConfig:
     def validate(self) -> None:
         """Raise ConfigError naming the first setting that cannot be used."""
         reg = self.regularization
+        epochs_text = "a whole number of epochs, at least 1"
+        fraction = "a number from 0 to 1"
         checks = [
-            (
-                "epochs",
-                self.max_epochs,
-                isinstance(self.max_epochs, int) and self.max_epochs >= 1,
-                "a whole number of at least 1",
-            ),
-            (
-                "batch size",
-                self.batch_size,
-                isinstance(self.batch_size, int) and 1 <= self.batch_size <= 4096,
-                "a whole number from 1 to 4096",
-            ),
-            (
-                "learning rate",
-                self.learning_rate,
-                _finite(self.learning_rate) and 0 < self.learning_rate <= 1,
-                "a number above 0 and at most 1 (try 0.001)",
-            ),
+            ("epochs", self.max_epochs, _whole(self.max_epochs, 1), "a whole number of at least 1"),
+            ("batch size", self.batch_size, _whole(self.batch_size, 1, 4096), "a whole number from 1 to 4096"),
+            ("learning rate", self.learning_rate, _finite(self.learning_rate) and 0 < self.learning_rate <= 1,
+             "a number above 0 and at most 1 (try 0.001)"),
             ("latent size", self.latent_dim, within_limits("latent_dim", self.latent_dim), _whole_range("latent_dim")),
-            (
-                "hidden channels",
-                self.hidden_channels,
-                within_limits("hidden_channels", self.hidden_channels),
-                _whole_range("hidden_channels"),
-            ),
-            (
-                "dropout",
-                reg.dropout,
-                _finite(reg.dropout) and 0 <= reg.dropout < 1,
-                "a number from 0 up to (not including) 1",
-            ),
-            (
-                "weight decay",
-                reg.weight_decay,
-                _finite(reg.weight_decay) and 0 <= reg.weight_decay <= 1,
-                "a number from 0 to 1",
-            ),
-            (
-                "augmentation strength",
-                reg.augmentation_strength,
-                _finite(reg.augmentation_strength) and 0 <= reg.augmentation_strength <= 1,
-                "a number from 0 to 1",
-            ),
-            (
-                "augmentation expansion",
-                reg.augmentation_expansion,
-                isinstance(reg.augmentation_expansion, int) and 0 <= reg.augmentation_expansion <= 8,
-                "a whole number from 0 to 8",
-            ),
-            (
-                "gradient clip norm",
-                reg.gradient_clip_norm,
-                _finite(reg.gradient_clip_norm) and reg.gradient_clip_norm > 0,
-                "a number above 0",
-            ),
-            (
-                "preview interval",
-                self.preview_interval,
-                isinstance(self.preview_interval, int) and self.preview_interval >= 1,
-                "a whole number of epochs, at least 1",
-            ),
-            (
-                "short-run preview interval",
-                self.preview_interval_short,
-                isinstance(self.preview_interval_short, int) and self.preview_interval_short >= 1,
-                "a whole number of epochs, at least 1",
-            ),
-            (
-                "checkpoint interval",
-                self.checkpoint_interval,
-                isinstance(self.checkpoint_interval, int) and self.checkpoint_interval >= 1,
-                "a whole number of epochs, at least 1",
-            ),
-            (
-                "validation fraction",
-                self.val_fraction,
-                _finite(self.val_fraction) and 0 <= self.val_fraction < 0.9,
-                "a number from 0 to 0.9",
-            ),
-            (
-                "KL warm-up fraction",
-                self.kl_warmup_fraction,
-                _finite(self.kl_warmup_fraction) and 0 <= self.kl_warmup_fraction <= 1,
-                "a number from 0 to 1",
-            ),
+            ("hidden channels", self.hidden_channels, within_limits("hidden_channels", self.hidden_channels),
+             _whole_range("hidden_channels")),
+            ("dropout", reg.dropout, _finite(reg.dropout) and 0 <= reg.dropout < 1,
+             "a number from 0 up to (not including) 1"),
+            ("weight decay", reg.weight_decay, _between(reg.weight_decay, 0, 1), fraction),
+            ("augmentation strength", reg.augmentation_strength, _between(reg.augmentation_strength, 0, 1), fraction),
+            ("augmentation expansion", reg.augmentation_expansion, _whole(reg.augmentation_expansion, 0, 8),
+             "a whole number from 0 to 8"),
+            ("gradient clip norm", reg.gradient_clip_norm,
+             _finite(reg.gradient_clip_norm) and reg.gradient_clip_norm > 0, "a number above 0"),
+            ("preview interval", self.preview_interval, _whole(self.preview_interval, 1), epochs_text),
+            ("short-run preview interval", self.preview_interval_short, _whole(self.preview_interval_short, 1),
+             epochs_text),
+            ("checkpoint interval", self.checkpoint_interval, _whole(self.checkpoint_interval, 1), epochs_text),
+            ("validation fraction", self.val_fraction, _finite(self.val_fraction) and 0 <= self.val_fraction < 0.9,
+             "a number from 0 to 0.9"),
+            ("KL warm-up fraction", self.kl_warmup_fraction, _between(self.kl_warmup_fraction, 0, 1), fraction),
             ("free bits", self.free_bits, _finite(self.free_bits) and self.free_bits >= 0, "a number of at least 0"),
-            (
-                "training minutes",
-                self.max_training_minutes,
-                _finite(self.max_training_minutes) and self.max_training_minutes >= 0,
-                "a number of at least 0 (0 = no limit)",
-            ),
+            ("training minutes", self.max_training_minutes,
+             _finite(self.max_training_minutes) and self.max_training_minutes >= 0,
+             "a number of at least 0 (0 = no limit)"),
             ("precision", self.precision, self.precision in ("auto", "bf16", "fp32"), "one of auto, bf16, fp32"),
         ]
         for name, value, ok, expected in checks:
@@ -191,6 +127,14 @@ def _whole_range(key: str) -> str:
 
 def _finite(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _between(value: object, low: float, high: float) -> bool:
+    return _finite(value) and low <= value <= high
+
+
+def _whole(value: object, low: int, high: float = math.inf) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 # What each preset changes from the defaults. Conservative: few files, so
