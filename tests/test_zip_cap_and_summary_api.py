@@ -82,6 +82,17 @@ def test_the_summary_api_is_refused_without_a_page_session(settings, tmp_path):
     assert handlers.api_summarise(files, _page(settings))["file_count"] == 2
 
 
+def test_the_summary_names_unusable_files_without_server_paths(settings, tmp_path):
+    files = write_sound_folder(tmp_path / "s", count=2)
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF....WAVE")
+    summary = TrainPage(settings).dataset.api_summarise([str(p) for p in (*files, broken)], _page(settings))
+    assert summary["file_count"] == 2
+    assert summary["formats"] == {"WAV": 2} and summary["sample_rates"] == {"44100": 2}
+    assert summary["issues"][0]["file"] == "broken.wav", "only the file name, never a server path"
+    assert "not a readable audio file" in summary["issues"][0]["reason"]
+
+
 def test_summary_api_calls_run_one_at_a_time(settings, tmp_path, monkeypatch):
     handlers = TrainPage(settings).dataset
     real_decode = dataset_module.decode_dataset
