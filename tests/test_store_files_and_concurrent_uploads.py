@@ -18,6 +18,7 @@ from sda.server.generators import GeneratorCache
 from sda.server.models_store import ModelStore
 from sda.server.presets import Preset, PresetStore
 from sda.server.settings import AppSettings
+from sda.server.store_file import take_notes
 from sda.server.workspace import Workspace, new_workspace_id
 from sda.ui.play.models import ModelHandlers
 from sda.ui.play.state import PlayState
@@ -59,6 +60,7 @@ def test_an_unparsable_presets_json_is_kept_aside_not_overwritten(tmp_path):
     [kept] = _kept_aside(tmp_path, "presets.json")
     assert kept.read_text() == "not json at all"
     assert store.names("run-a") == ["bright"]
+    assert "presets.json could not be read" in take_notes(tmp_path), "reported for the page to show"
 
 
 @pytest.fixture
