@@ -4,7 +4,8 @@ The bomb is a FLAC of 10 minutes of 8-channel 192 kHz audio (mostly quiet, so
 it is small on disk; decoded at once as float32 it would take 3.7 GB). The
 script starts `python app.py` in a subprocess with a temporary data folder,
 sends the bomb and six demo sounds through the app's public API
-(`/summarize_dataset`, via gradio_client) and samples the server's resident
+(`/summarize_dataset`, within a page session opened as a browser does: the
+page's load, then the call, over Gradio's queue) and samples the server's resident
 memory all the while. It prints the server's peak RSS, what the summary said
 about each file, and whether the peak stayed under the budget.
 
@@ -17,7 +18,9 @@ Run it alone on a shared machine (flock /tmp/sda-heavy.lock ...).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -108,12 +111,51 @@ def start_server(data_root: Path, extra_env: dict) -> tuple[subprocess.Popen, st
     raise SystemExit("app.py did not answer within 120 s")
 
 
+class PageSession:
+    """One page of the app as a browser holds it: the page's load, then calls within the same session.
+
+    The summary API is refused without a page session, and gradio_client
+    cannot run the (private) load event; this speaks Gradio's queue protocol
+    directly, as the page's own script does.
+    """
+
+    def __init__(self, url: str) -> None:
+        import httpx
+
+        self.http = httpx.Client(base_url=url.rstrip("/") + "/gradio_api", timeout=600)
+        config = httpx.get(url.rstrip("/") + "/config", timeout=30).json()
+        self.fn_index = {d.get("api_name"): d["id"] for d in config["dependencies"] if d.get("api_name")}
+        self.session_hash = secrets.token_hex(6)
+        self.call("ui_load", [""])  # a new visitor: the server makes its workspace and the page state
+
+    def upload(self, paths: list[Path]) -> list[dict]:
+        """The files as Gradio's file values, uploaded first as the browser does."""
+        files = [("files", (p.name, p.read_bytes())) for p in paths]
+        stored = self.http.post("/upload", files=files).raise_for_status().json()
+        return [{"path": s, "orig_name": p.name, "meta": {"_type": "gradio.FileData"}} for s, p in zip(stored, paths)]
+
+    def call(self, api_name: str, data: list) -> list:
+        """Run the event named ``api_name`` in this session; its output values (RuntimeError on an error)."""
+        body = {"data": data, "fn_index": self.fn_index[api_name], "session_hash": self.session_hash,
+                "event_data": None, "trigger_id": None}
+        event_id = self.http.post("/queue/join", json=body).raise_for_status().json()["event_id"]
+        with self.http.stream("GET", "/queue/data", params={"session_hash": self.session_hash}) as stream:
+            for line in stream.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("event_id") == event_id and message.get("msg") == "process_completed":
+                    if not message.get("success"):
+                        raise RuntimeError(f"{api_name}: {message.get('output', {}).get('error')}")
+                    return message["output"]["data"]
+        raise RuntimeError(f"{api_name}: the server closed the stream without an answer")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--file-minutes", type=float, help="SDA_MAX_FILE_MINUTES for the server (default: its own)")
     parser.add_argument("--work", help="folder to keep the bomb in between runs (default: a temporary one)")
     args = parser.parse_args()
-    from gradio_client import Client, handle_file
 
     with tempfile.TemporaryDirectory(prefix="sda-bomb-") as tmp:
         work = Path(args.work) if args.work else Path(tmp)
@@ -138,11 +180,12 @@ def main() -> int:
         env = {} if args.file_minutes is None else {"SDA_MAX_FILE_MINUTES": f"{args.file_minutes:g}"}
         server, url = start_server(data_root, env)
         try:
-            client = Client(url, verbose=False)
+            page = PageSession(url)
+            uploaded = page.upload(files)
             with RssSampler(server.pid) as rss:
                 idle = rss.peak
                 started = time.time()
-                summary = client.predict([handle_file(str(p)) for p in files], api_name="/summarize_dataset")
+                [summary] = page.call("summarize_dataset", [uploaded, None])
                 took = time.time() - started
                 time.sleep(0.5)
             settled = rss.now()

@@ -1,4 +1,4 @@
-"""The app's API through gradio_client: summarise a dataset, list a workspace's runs."""
+"""The app's API through gradio_client: the summary needs a session, list a workspace's runs."""
 
 from __future__ import annotations
 
@@ -28,19 +28,12 @@ def app(tmp_path_factory):
     demo.close()
 
 
-def test_the_api_summarises_a_dataset_naming_unusable_files_without_server_paths(app, tmp_path):
+def test_the_summary_api_is_refused_to_a_caller_without_a_page_session(app, tmp_path):
     _, url = app
     client = gradio_client.Client(url, verbose=False)
     files = write_sound_folder(tmp_path, count=2)
-    broken = tmp_path / "broken.wav"
-    broken.write_bytes(b"RIFF....WAVE")
-    summary = client.predict(
-        [gradio_client.handle_file(str(p)) for p in (*files, broken)], api_name="/summarize_dataset"
-    )
-    assert summary["file_count"] == 2
-    assert summary["formats"] == {"WAV": 2} and summary["sample_rates"] == {"44100": 2}
-    assert summary["issues"][0]["file"] == "broken.wav", "only the file name, never a server path"
-    assert "not a readable audio file" in summary["issues"][0]["reason"]
+    with pytest.raises(Exception, match="needs a session of the page"):
+        client.predict([gradio_client.handle_file(str(p)) for p in files], api_name="/summarize_dataset")
 
 
 def test_the_api_lists_only_the_given_workspaces_runs(app):

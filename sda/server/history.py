@@ -11,6 +11,7 @@ The newest ``MAX_ITEMS`` are kept; older ones are removed as new ones come.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 import shutil
@@ -21,6 +22,7 @@ from pathlib import Path
 from sda.atomic import atomic_write_json
 
 MAX_ITEMS = 300
+log = logging.getLogger("sda.server")
 _ITEM = "item.json"
 _ID = re.compile(r"^h-\d{20}-[0-9a-f]{4}$")
 
@@ -114,7 +116,11 @@ class History:
             data = json.loads((folder / _ITEM).read_text("utf-8"))
             data.pop("folder", None)
             item = HistoryItem(**data, folder=folder)
-        except (OSError, ValueError, TypeError):
+        except FileNotFoundError:  # not committed yet (or being removed)
+            return None
+        except (OSError, ValueError, TypeError) as exc:
+            # Left where it is (nothing writes over an item.json), off the list, and said in the log.
+            log.warning("history item %s cannot be read (%s); it is left out of the list", folder, exc)
             return None
         return item if item.audio_path.is_file() else None
 

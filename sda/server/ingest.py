@@ -22,10 +22,14 @@ from sda.audio.io import AUDIO_EXTENSIONS
 from sda.audio.validation import SUPPORTED_NAMES
 from sda.server.disk_quota import disk_full_message, disk_used
 from sda.server.settings import AppSettings
+from sda.server.zip_entries import count_entries
 
 _UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 _MAX_NAME_BYTES = 120  # file systems limit names in bytes (255), and an emoji is 4 of them
 _COPY_CHUNK = 1 << 20
+# A zip may hold a few entries per sound (folders, macOS "__MACOSX" copies); beyond this many
+# times the dataset's file limit it is refused before the zipfile module lists it (which costs memory).
+ZIP_ENTRY_FACTOR = 4
 
 
 def safe_file_name(name: str) -> str | None:
@@ -79,7 +83,29 @@ def ingest_uploads(paths: Iterable[str | Path], target: Path, settings: AppSetti
     return report
 
 
+def zip_entry_cap(settings: AppSettings) -> int:
+    """Most entries a zip may hold (``ZIP_ENTRY_FACTOR`` times SDA_MAX_FILES)."""
+    return settings.max_files * ZIP_ENTRY_FACTOR
+
+
+def _too_many_entries(path: Path, settings: AppSettings) -> str | None:
+    """Why zip ``path`` is refused unopened (too many entries), or None; read from its end, in little memory."""
+    cap = zip_entry_cap(settings)
+    try:
+        count = count_entries(path, cap)
+    except OSError:
+        return None  # the zipfile module reports an unreadable file in its own words
+    if count is None or count <= cap:
+        return None
+    return (f"has more than {cap} entries; a zip may hold at most {cap} (SDA_MAX_FILES = {settings.max_files} "
+            f"files, times {ZIP_ENTRY_FACTOR}): split it into smaller zips")
+
+
 def _add_zip(path: Path, target: Path, budget: _Budget, report: IngestReport) -> None:
+    refusal = _too_many_entries(path, budget.settings)
+    if refusal:
+        report.rejected.append((path.name, refusal))
+        return
     try:
         archive = zipfile.ZipFile(path)
     except Exception:  # BadZipFile, or a central directory so broken it trips the parser

@@ -10,7 +10,6 @@ deletes its file.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import shutil
@@ -23,6 +22,7 @@ from pathlib import Path
 from sda.atomic import atomic_write_json
 from sda.runs.checkpoints import get_best_checkpoint, list_checkpoints
 from sda.runs.folder import CHECKPOINT_DIR
+from sda.server.store_file import read_store
 
 MODEL_SUFFIX = ".sdamodel"
 MAX_NAME = 80
@@ -181,8 +181,5 @@ class ModelStore:
             return self._require(key)
 
     def _meta(self) -> dict:
-        try:
-            data = json.loads(self._meta_path.read_text("utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        # A file that cannot be parsed is set aside (and reported), never saved over.
+        return read_store(self._meta_path)[0]

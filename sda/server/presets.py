@@ -7,13 +7,13 @@ mean different things in different models.
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sda.atomic import atomic_write_json
+from sda.server.store_file import read_store
 
 MAX_NAME = 60
 MAX_PRESETS = 200  # per model
@@ -107,8 +107,5 @@ class PresetStore:
                 atomic_write_json(self.path, data)
 
     def _all(self) -> dict:
-        try:
-            data = json.loads(self.path.read_text("utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        # A file that cannot be parsed is set aside (and reported), never saved over.
+        return read_store(self.path)[0]

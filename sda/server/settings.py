@@ -20,6 +20,9 @@ their own machine and an environment variable to change it:
   SDA_BROWSER_SECRET            key for the workspace id kept in the browser (default: made once, kept in SDA_DATA_ROOT)
   SDA_TEST_TINY=1               tiny model and short runs, for tests and demos of the page itself
 
+  SDA_SUMMARY_MAX_MINUTES       most audio one call of the /summarize_dataset API decodes (120, as
+                                SDA_MAX_TOTAL_MINUTES; public mode lowers it to PUBLIC_SUMMARY_MAX_MINUTES, 10)
+
 A setting that makes no sense (not a number, a negative limit, a cap of 0
 trainings) stops the app at start with a message naming the variable.
 Host and port are Gradio's own GRADIO_SERVER_NAME (default 127.0.0.1) and GRADIO_SERVER_PORT (7860).
@@ -33,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sda.audio.validation import DurationLimits
+
+PUBLIC_SUMMARY_MAX_MINUTES = 10.0  # SDA_SUMMARY_MAX_MINUTES on a public server, unless set
 
 
 class SettingsError(ValueError):
@@ -89,6 +94,7 @@ class AppSettings:
     max_disk_gb: float | None = None  # all workspaces together; None: no cap
     workspace_ttl_days: float = 7.0  # 0 keeps workspaces forever
     test_tiny: bool = False  # tiny model and short runs, for CI
+    summary_max_minutes: float = 120.0  # audio one /summarize_dataset call decodes (lower in public mode)
 
     @property
     def workspaces_root(self) -> Path:
@@ -105,6 +111,10 @@ class AppSettings:
     def duration_limits(self) -> DurationLimits:
         """How much audio a dataset may decode: checked on each file's header before decoding."""
         return DurationLimits.minutes(self.max_file_minutes, self.max_total_minutes)
+
+    def summary_limits(self) -> DurationLimits:
+        """How much audio one call of the summary API may decode (SDA_SUMMARY_MAX_MINUTES)."""
+        return DurationLimits.minutes(self.max_file_minutes, self.summary_max_minutes)
 
     @property
     def max_disk_bytes(self) -> int | None:
@@ -128,6 +138,7 @@ class AppSettings:
             max_disk_gb=_env_number("SDA_MAX_DISK_GB", None, above=True, unset_means="no cap"),
             workspace_ttl_days=_env_number("SDA_WORKSPACE_TTL_DAYS", cls.workspace_ttl_days),
             test_tiny=_env_flag("SDA_TEST_TINY"),
+            summary_max_minutes=_env_number("SDA_SUMMARY_MAX_MINUTES", cls.summary_max_minutes, above=True),
         )
 
 

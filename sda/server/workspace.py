@@ -14,6 +14,7 @@ import json
 import re
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,6 +29,15 @@ SEEN_FILE = ".last_seen"  # touched at each use; cleanup.py reads its age
 _WORKSPACE_ID = re.compile(r"^[0-9a-f]{32}$")
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _REJECTED_FILE = ".rejected.json"  # hidden: dataset scans skip it
+# One upload at a time per workspace: two tabs adding files at once would both
+# count the same free room (passing the file and size limits) and pick the same names.
+_UPLOAD_LOCKS: dict[Path, threading.RLock] = {}
+_UPLOAD_LOCKS_GUARD = threading.Lock()
+
+
+def _upload_lock(directory: Path) -> threading.RLock:
+    with _UPLOAD_LOCKS_GUARD:
+        return _UPLOAD_LOCKS.setdefault(directory, threading.RLock())
 
 
 def new_workspace_id() -> str:
@@ -111,10 +121,14 @@ class Workspace:
         return self.add_uploads(files), outcome
 
     def add_uploads(self, paths: Iterable[str | Path]) -> IngestReport:
-        """Copy uploaded files (and the audio inside uploaded zips) into the dataset (see ingest.py)."""
-        target = self.dataset_dir()
-        report = ingest_uploads(paths, target, self.settings)
-        atomic_write_json(target / _REJECTED_FILE, self.rejected() + report.rejected)
+        """Copy uploaded files (and the audio inside uploaded zips) into the dataset (see ingest.py).
+
+        Uploads to one workspace run one after the other, each within the room the previous left.
+        """
+        with _upload_lock(self.dir):
+            target = self.dataset_dir()
+            report = ingest_uploads(paths, target, self.settings)
+            atomic_write_json(target / _REJECTED_FILE, self.rejected() + report.rejected)
         self.touch()
         return report
 

@@ -59,10 +59,11 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
         c["play_model_btn"].click(inputs=[c["page"], c["play"]], **train_bind(play.play_run))
 
         # --------------------------------------------------- public API
-        build_train_api(train)
+        build_train_api(train, c["page"])
         build_play_api(play)
 
     demo.queue(default_concurrency_limit=8)
+    train.start_cleanup()  # old workspaces go in a thread of their own, never in a page load
     return demo
 
 

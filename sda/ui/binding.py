@@ -12,11 +12,14 @@ arguments of a Gradio event (``button.click(inputs=[...], **bind(handler))``):
   (the data root least of all) and no workspace id reaches the browser;
 - a handler given a PageState runs under that page's lock, one call per
   page at a time (a refresh must not read a run while Start replaces it);
-- the API name is ``<prefix>_<handler name>``, private (not in the public API).
+- the API name is ``<prefix>_<handler name>``, private (not in the public API);
+- a handler given a PageState or PlayState marks that workspace as used
+  (cleanup spares it), and a generation counts as running while it runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -26,6 +29,8 @@ from gradio.blocks import Block
 
 from sda.server.generators import GENERATION_CONCURRENCY
 from sda.server.settings import AppSettings
+from sda.server.usage import GENERATIONS, mark_used
+from sda.ui.play.state import PlayState
 from sda.ui.public_text import public_value
 from sda.ui.train.state import PageState
 
@@ -65,6 +70,7 @@ class Binder:
 
     def __init__(self, components: Components, settings: AppSettings, api_prefix: str) -> None:
         self.components = components
+        self.settings = settings
         self.roots = (settings.data_root,)  # no message may show where the server keeps its data
         self.api_prefix = api_prefix
 
@@ -79,11 +85,15 @@ class Binder:
         shared "generation" queue, a few at a time.
         """
         names = filled_by(handler)
-        components, roots = self.components, self.roots
+        components, roots, settings = self.components, self.roots, self.settings
 
         @functools.wraps(handler)  # Gradio reads the handler's signature (gr.Progress, gr.SelectData)
         def run(*args: Any, **kwargs: Any) -> Any:
-            result = _call_for_page(handler, args, kwargs, wait)
+            workspace_id = _workspace_of(args)
+            mark_used(settings, workspace_id)  # a tab kept open keeps its workspace
+            counted = GENERATIONS.running(workspace_id) if generation and workspace_id else contextlib.nullcontext()
+            with counted:  # cleanup leaves a workspace alone while its sound is being made
+                result = _call_for_page(handler, args, kwargs, wait)
             values = tuple(shown(components[n], result[n], roots) if n in result else gr.skip() for n in names)
             return values[0] if len(values) == 1 else values
 
@@ -98,6 +108,12 @@ class Binder:
         if generation:
             options.update(concurrency_limit=GENERATION_CONCURRENCY, concurrency_id="generation")
         return options
+
+
+def _workspace_of(args: tuple) -> str | None:
+    """The workspace id of the first page or Play state among a handler's arguments."""
+    state = next((a for a in args if isinstance(a, (PageState, PlayState))), None)
+    return state.workspace_id if state is not None else None
 
 
 def _call_for_page(handler: Callable[..., Outputs], args: tuple, kwargs: dict, wait: bool) -> Outputs:

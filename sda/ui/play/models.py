@@ -16,6 +16,8 @@ from sda.server.generators import GeneratorCache
 from sda.server.models_store import ModelEntry
 from sda.server.play_files import PlayFiles
 from sda.server.settings import AppSettings
+from sda.server.store_file import take_notes
+from sda.server.usage import mark_used
 from sda.ui.binding import Outputs, fills
 from sda.ui.play.inputs import UploadValue, uploaded_path
 from sda.ui.play.state import MAX_AXES, AxisView, PlayState
@@ -63,8 +65,10 @@ class ModelHandlers:
                 preset_select=gr.update(choices=[], value=None),
             )
             out.update(self._sliders([]))
-            return out
-        out.update(self._load(play, entry))
+        else:
+            out.update(self._load(play, entry))
+        if broken := take_notes(files.workspace.dir / "play"):  # a store file was set aside: say so once
+            out["models_note"] = f"{note} {broken}".strip()
         return out
 
     def _load(self, play: PlayState, entry: ModelEntry) -> Outputs:
@@ -236,6 +240,7 @@ class ModelHandlers:
         files = PlayFiles.of(self.settings, workspace_id)
         if not files.workspace.dir.is_dir():
             return []
+        mark_used(self.settings, workspace_id)
         return [{"model": e.key, "name": e.name, "description": e.description} for e in files.models.list()]
 
 

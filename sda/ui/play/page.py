@@ -8,11 +8,14 @@ handlers layout.py wires to the page. All generation goes through
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sda.server.generators import GeneratorCache
 from sda.server.play_files import PlayFiles
 from sda.server.settings import AppSettings
+from sda.server.usage import GENERATIONS, mark_used
 from sda.server.workspace import Workspace, is_valid_workspace_id
 from sda.ui.binding import Outputs, fills
 from sda.ui.play.export import ExportHandlers
@@ -67,9 +70,16 @@ class PlayPage:
         return self.models.play_run(play, Path(view.run_dir) if view else None)
 
     # ------------------------------------------------------------------- API
-    def _api_play(self, workspace_id: str, model: str) -> PlayState:
+    @contextmanager
+    def _api_play(self, workspace_id: str, model: str) -> Iterator[PlayState]:
+        """The Play state of an API call; the workspace counts as used, and busy while the call runs."""
         if not is_valid_workspace_id(workspace_id) or not Workspace(self.settings, workspace_id).dir.is_dir():
             raise PlayError("Unknown workspace id.")
+        mark_used(self.settings, workspace_id)
+        with GENERATIONS.running(workspace_id):
+            yield self._api_state(workspace_id, model)
+
+    def _api_state(self, workspace_id: str, model: str) -> PlayState:
         play = PlayState(workspace_id=workspace_id, model_key=str(model or ""))
         entry = PlayFiles.of(self.settings, workspace_id).models.get(play.model_key)
         if entry is None:
@@ -89,23 +99,23 @@ class PlayPage:
         self, workspace_id: str, model: str, seconds: float, seed: float, axes: dict | None, evolve: float
     ):
         """One new sound: (audio file, its settings)."""
-        play = self._api_play(workspace_id, model)
-        files, settings = self._api_result(self.sounds.make_new(play, seed, seconds, evolve, dict(axes or {})))
+        with self._api_play(workspace_id, model) as play:
+            files, settings = self._api_result(self.sounds.make_new(play, seed, seconds, evolve, dict(axes or {})))
         return files[0], settings[0]
 
     def api_vary(self, workspace_id: str, model: str, sound, count: float, amount: float, seed: float):
         """Variations of an uploaded sound: (audio files, their settings)."""
-        play = self._api_play(workspace_id, model)
-        return self._api_result(self.sounds.make_variations(play, sound, count, amount, seed, {}))
+        with self._api_play(workspace_id, model) as play:
+            return self._api_result(self.sounds.make_variations(play, sound, count, amount, seed, {}))
 
     def api_morph(self, workspace_id: str, model: str, sound_a, sound_b, steps: float, seconds: float):
         """Morph A into B: ``steps`` files, or with seconds > 0 one continuous sound."""
-        play = self._api_play(workspace_id, model)
         mode = "continuous" if seconds and float(seconds) > 0 else "steps"
-        return self._api_result(self.sounds.make_morph(play, sound_a, sound_b, mode, steps, seconds))
+        with self._api_play(workspace_id, model) as play:
+            return self._api_result(self.sounds.make_morph(play, sound_a, sound_b, mode, steps, seconds))
 
     def api_resynthesise(self, workspace_id: str, model: str, sound, axes: dict | None):
         """An uploaded recording through the model, axes as offsets: (audio file, its settings)."""
-        play = self._api_play(workspace_id, model)
-        files, settings = self._api_result(self.sounds.make_resynthesis(play, sound, dict(axes or {})))
+        with self._api_play(workspace_id, model) as play:
+            files, settings = self._api_result(self.sounds.make_resynthesis(play, sound, dict(axes or {})))
         return files[0], settings[0]

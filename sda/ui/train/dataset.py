@@ -8,6 +8,7 @@ sda/server/dataset_summary.py, the files from the page's Workspace.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from sda.audio.validation import decode_dataset
 from sda.server.dataset_summary import DatasetReport, summarise_dataset
 from sda.server.sessions import TrainingManager
 from sda.server.settings import AppSettings
+from sda.server.usage import mark_used
 from sda.server.workspace import Workspace
 from sda.ui.binding import Outputs, fills
 from sda.ui.public_text import public_text
@@ -28,6 +30,10 @@ from sda.ui.train.state import PageState
 DEMO_DIR = Path(__file__).resolve().parents[3] / "assets" / "demo"
 ADVANCED = tuple(f"adv_{f.key}" for f in config_form.ADVANCED_FIELDS)  # the Advanced boxes, blank = the preset's
 PRESET_OUT = ("preset_reason", *ADVANCED)
+NO_SESSION = (
+    "The dataset summary needs a session of the page: open the app in a browser, then call "
+    "summarize_dataset from that session (a call without one is refused, so that it costs nobody's share)."
+)
 DATASET_OUT = (
     "dataset_upload", "dataset_note", "dataset_summary", "dataset_picture", "dataset_issues", *PRESET_OUT, *BUTTONS,
 )
@@ -43,6 +49,7 @@ class DatasetHandlers:
         self.manager = manager
         self.live = live
         self.demo_dir = demo_dir
+        self._summary_lock = threading.Lock()  # one summary API call decodes at a time
 
     def _workspace(self, page: PageState) -> Workspace:
         return Workspace(self.settings, page.workspace_id)
@@ -135,9 +142,20 @@ class DatasetHandlers:
             out[f"adv_{key}"] = gr.update(placeholder=f"{value:g}" if isinstance(value, float) else str(value))
         return out
 
-    def api_summarise(self, files: list[Any] | None) -> dict[str, Any]:
+    def api_summarise(self, files: list[Any] | None, page: PageState | None = None) -> dict[str, Any]:
         """Summary of uploaded files: file_count, total_duration_s, formats, sample_rates, channels,
-        issues [{file, reason}]. Keeps nothing."""
+        issues [{file, reason}]. Keeps nothing.
+
+        Only within a page's session (``page``; refused without one), one call at a time, decoding at
+        most SDA_SUMMARY_MAX_MINUTES of audio.
+        """
+        if page is None:
+            raise gr.Error(NO_SESSION)
+        mark_used(self.settings, page.workspace_id)
+        with self._summary_lock:
+            return self._summary(files)
+
+    def _summary(self, files: list[Any] | None) -> dict[str, Any]:
         paths = _paths(files)[: self.settings.max_files]
         if not paths:
             return {
@@ -148,7 +166,7 @@ class DatasetHandlers:
                 "channels": {},
                 "issues": [],
             }
-        summary = decode_dataset(paths, limits=self.settings.duration_limits()).summary()
+        summary = decode_dataset(paths, limits=self.settings.summary_limits()).summary()
         # Only the file name: server paths are nobody's business (and a "path" key reads as a file to clients).
         summary["issues"] = [
             {"file": Path(i["path"]).name, "reason": public_text(i["reason"])} for i in summary["issues"]

@@ -151,10 +151,14 @@ def build_train_tab(c: Components, train: TrainPage) -> None:
     c["preview_marker"].change(None, [c["preview_marker"]], None, js=frontend.RESET_PREVIEWS_JS)
 
 
-def build_train_api(train: TrainPage) -> None:
-    """The public API of the Train tab: summarize_dataset, list_runs (see README)."""
+def build_train_api(train: TrainPage, page: gr.State) -> None:
+    """The public API of the Train tab: summarize_dataset (within a page's session ``page``), list_runs."""
     api_files = gr.File(file_count="multiple", visible=False)
     api_summary = gr.JSON(visible=False)
     summarise = train.dataset.api_summarise
-    gr.Button(visible=False).click(summarise, [api_files], [api_summary], api_name="summarize_dataset")
+    # One summary at a time for the whole server: decoding is the costliest thing a visitor can ask for free.
+    gr.Button(visible=False).click(
+        summarise, [api_files, page], [api_summary], api_name="summarize_dataset", concurrency_limit=1,
+        concurrency_id="summary",
+    )
     gr.api(train.runs.api_list_runs, api_name="list_runs")

@@ -4,19 +4,19 @@
 ``runs`` (runs.py) hold the handlers layout.py wires to the page;
 ``live`` (live.py) keeps a page up to date with its run. ``load`` runs
 when a page opens: it finds the page's workspace and shows its dataset and
-its latest run.
+its latest run. Old workspaces are removed by ``cleanup`` (a schedule in a
+thread of its own, started with the app), never during a load.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
-from sda.server.cleanup import cleanup_workspaces
+from sda.server.cleanup import CleanupSchedule
 from sda.server.dataset_summary import summarise_dataset
 from sda.server.sessions import TrainingManager
 from sda.server.settings import AppSettings
+from sda.server.usage import GENERATIONS
 from sda.server.workspace import Workspace, is_valid_workspace_id, new_workspace_id
 from sda.ui.binding import Outputs, fills
 from sda.ui.train.dataset import DATASET_OUT, DEMO_DIR, DatasetHandlers
@@ -24,7 +24,6 @@ from sda.ui.train.live import REFRESH_OUT, LiveRun
 from sda.ui.train.runs import RunHandlers
 from sda.ui.train.state import PageState
 
-CLEANUP_SECONDS = 3600.0
 # The page's state, then the dataset panel and the run on show (each component once).
 LOAD_OUT = ("browser_ws", "page", *dict.fromkeys(DATASET_OUT + REFRESH_OUT))
 
@@ -40,15 +39,22 @@ class TrainPage:
         self.live = LiveRun(settings, self.manager)
         self.dataset = DatasetHandlers(settings, self.manager, self.live, demo_dir)
         self.runs = RunHandlers(settings, self.manager, self.live)
-        self._last_cleanup = 0.0
-        self._cleanup_lock = threading.Lock()
+        # A workspace is busy while it trains, waits for a slot, or makes a sound; cleanup holds its lock.
+        self.cleanup = CleanupSchedule(settings, self.is_workspace_busy, self.manager.workspace_lock)
+
+    def is_workspace_busy(self, workspace_id: str) -> bool:
+        """True while a run of the workspace trains or waits, or one of its sounds is being made."""
+        return self.manager.is_workspace_busy(workspace_id) or GENERATIONS.busy(workspace_id)
+
+    def start_cleanup(self) -> None:
+        """Start removing old workspaces in the background (see cleanup.py); once per server."""
+        self.cleanup.start()
 
     @fills(*LOAD_OUT)
     def load(self, stored_id: str | None) -> Outputs:
         """A page opened: find (or make) its workspace, show its dataset, re-attach to its run."""
         workspace_id = stored_id if is_valid_workspace_id(stored_id) else new_workspace_id()
         workspace = Workspace(self.settings, workspace_id).ensure()
-        self._cleanup_now_and_then()
         page = PageState(workspace_id=workspace_id)
         out = {"browser_ws": workspace_id, "page": page}
         out.update(self.dataset.outputs(page, summarise_dataset(workspace, self.settings), "Auto"))
@@ -59,10 +65,3 @@ class TrainPage:
         else:
             out.update(self.live.refresh(page, force=True))
         return out
-
-    def _cleanup_now_and_then(self) -> None:
-        with self._cleanup_lock:
-            if time.time() - self._last_cleanup < CLEANUP_SECONDS:
-                return
-            self._last_cleanup = time.time()
-        cleanup_workspaces(self.settings, self.manager.is_workspace_busy)

@@ -17,6 +17,7 @@ from sda.runs.folder import new_run_dir, read_run_info
 from sda.server.disk_quota import disk_full_message, over_disk_quota
 from sda.server.sessions import QueueFull, TrainingJob, TrainingManager
 from sda.server.settings import AppSettings
+from sda.server.usage import mark_used
 from sda.server.workspace import Workspace, is_valid_workspace_id, run_file_paths
 from sda.training.config import ConfigError
 from sda.ui.binding import Outputs, fills
@@ -195,4 +196,5 @@ class RunHandlers:
         workspace = Workspace(self.settings, workspace_id)
         if not workspace.dir.is_dir():
             return []
+        mark_used(self.settings, workspace_id)
         return [dict(zip(RUN_COLUMNS, row)) for row in runs_table(workspace, self.manager)]
