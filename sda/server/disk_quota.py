@@ -8,6 +8,7 @@ runs already training go on.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from sda.server.settings import AppSettings
 
@@ -22,8 +23,13 @@ def disk_full_message(settings: AppSettings) -> str:
 
 def disk_used(settings: AppSettings) -> int:
     """Bytes used by all workspaces together."""
+    return folder_bytes(settings.workspaces_root)
+
+
+def folder_bytes(folder: Path | None) -> int:
+    """Bytes of every file under ``folder`` (0 when it is missing); links are not followed."""
     total = 0
-    stack = [settings.workspaces_root]
+    stack = [folder] if folder is not None else []
     while stack:
         try:
             entries = list(os.scandir(stack.pop()))
