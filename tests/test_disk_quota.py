@@ -22,6 +22,7 @@ from generation_helpers import folder_state
 from web_helpers import FakeRunner
 
 from sda.server import sessions
+from sda.server.disk_quota import disk_used
 from sda.server.history import History
 from sda.server.sessions import TrainingJob, TrainingManager
 from sda.server.settings import HISTORY_MAX_MB, PUBLIC_WORKSPACE_DISK_MB, AppSettings
@@ -30,7 +31,7 @@ from sda.server.workspace import Workspace, new_workspace_id
 from sda.server.workspace_quota import MB, WorkspaceQuota
 from sda.server.write_sizes import pack_bytes
 from sda.ui.play.page import PlayPage
-from sda.ui.serving import cache_schedule, served_root, servable
+from sda.ui.serving import cache_schedule, servable, served_folder
 from sda.ui.train.page import TrainPage
 from sda.ui.train.run_status import status_markdown
 from sda.ui.train.state import PageState
@@ -59,8 +60,9 @@ def _with_room(kit_workspace, room_mb: float) -> tuple[PlayPage, object]:
 
 
 def _everything(kit_workspace) -> dict:
-    """Every file of the workspace and every copy served to any browser."""
-    return {**folder_state(kit_workspace.workspace.dir), **folder_state(served_root())}
+    """Every file of the workspace and every copy of them served to a browser."""
+    served = served_folder(kit_workspace.workspace.id)
+    return {**folder_state(kit_workspace.workspace.dir), **(folder_state(served) if served.is_dir() else {})}
 
 
 def test_the_quota_refuses_a_pack_that_would_pass_it_naming_the_quota(kit_workspace):
@@ -107,9 +109,10 @@ def test_a_generation_is_refused_at_the_quota_and_fits_when_there_is_room(kit_wo
 
 
 def test_an_export_and_a_model_file_are_refused_beyond_the_quota(kit_workspace):
-    page, play = _with_room(kit_workspace, room_mb=5)
+    page, play = _with_room(kit_workspace, room_mb=12)
     sliders = [0.0] * len(play.axes)
-    page.sounds.generate(play, 4, 30.0, 0.0, *sliders)  # 30 s at 48 kHz 24-bit: about 4.3 MB, with its copy
+    made = page.sounds.generate(play, 4, 30.0, 0.0, *sliders)  # 30 s at 48 kHz 24-bit: 4.3 MB, twice with its copy
+    assert made["gen_audio"], made["play_note"]
     page, play = _with_room(kit_workspace, room_mb=1)
     play.current = page.library.files(play).history.list()[0].id
     before = _everything(kit_workspace)
@@ -133,6 +136,7 @@ def test_served_copies_count_for_the_workspace_whose_file_they_copy(tmp_path):
     assert alice.id not in copy, "the served address does not give the workspace id away"
     assert alice_quota.used() == before_alice + 300_000, "alice's copy counts for alice"
     assert bob_quota.used() == before_bob, "and not for bob"
+    assert alice_quota.server_used() == disk_used(settings) + 300_000, "and for the whole server's quota"
     assert "SDA_WORKSPACE_DISK_MB" in alice_quota.refusal(500_000, "this sound")
     assert bob_quota.refusal(500_000, "this sound") == ""
     assert cache_schedule(settings)[1] <= 6 * 3600, "with a quota, served copies age out within hours"

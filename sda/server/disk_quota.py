@@ -1,8 +1,8 @@
 """The disk quota for all workspaces together (SDA_MAX_DISK_GB).
 
-One server's disk is shared by every visitor's uploads and runs; past the
-quota, uploads and new runs are refused with a message saying why, while
-runs already training go on.
+One server's disk is shared by every visitor's uploads, runs, sounds and
+downloads. workspace_quota.py checks every write against this quota and
+the workspace's own before it happens; this module measures folders.
 """
 
 from __future__ import annotations

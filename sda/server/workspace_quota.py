@@ -11,6 +11,7 @@ with a checkpoint before its run folder passes the quota.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,19 +24,18 @@ FREE_SOME_SPACE = "Remove sounds from the history or models you no longer need"
 RUN_START_BYTES = 10 * MB  # room a new run needs for its first checkpoint and previews
 
 # Where the copies of a workspace's files served to its browser lie. Only the web layer knows
-# Gradio's cache, so sda/ui/serving.py sets these; None (the CLI, the server alone): nothing is served.
+# Gradio's cache, so sda/ui/serving.py sets it; None (the CLI, the server alone): nothing is served.
 _served_folder: Callable[[str], Path] | None = None
-_served_root: Callable[[], Path] | None = None
 
 
 class QuotaExceeded(ValueError):
     """A write would pass a disk quota; the message names it and says what to do."""
 
 
-def count_served_copies(folder_of: Callable[[str], Path], root: Callable[[], Path]) -> None:
-    """Make served copies count: ``folder_of(workspace_id)`` holds one workspace's, ``root()`` everyone's."""
-    global _served_folder, _served_root
-    _served_folder, _served_root = folder_of, root
+def count_served_copies(folder_of: Callable[[str], Path]) -> None:
+    """Make served copies count: ``folder_of(workspace_id)`` is where one workspace's lie."""
+    global _served_folder
+    _served_folder = folder_of
 
 
 def size_text(size: int) -> str:
@@ -56,17 +56,23 @@ class WorkspaceQuota:
     def folder(self) -> Path:
         return self.settings.workspaces_root / self.workspace_id
 
-    def served_bytes(self) -> int:
-        """Bytes of this workspace's copies in Gradio's cache."""
-        return folder_bytes(_served_folder(self.workspace_id)) if _served_folder is not None else 0
+    def served_bytes(self, workspace_id: str | None = None) -> int:
+        """Bytes of this workspace's (or ``workspace_id``'s) copies in Gradio's cache."""
+        if _served_folder is None:
+            return 0
+        return folder_bytes(_served_folder(workspace_id or self.workspace_id))
 
     def used(self) -> int:
         """Every byte this workspace holds: its folder and its served copies."""
         return folder_bytes(self.folder) + self.served_bytes()
 
     def server_used(self) -> int:
-        """Every byte all workspaces hold, served copies included."""
-        return disk_used(self.settings) + (folder_bytes(_served_root()) if _served_root is not None else 0)
+        """Every byte all workspaces of this data root hold, their served copies included."""
+        try:
+            ids = [entry.name for entry in os.scandir(self.settings.workspaces_root) if entry.is_dir()]
+        except OSError:
+            ids = []
+        return disk_used(self.settings) + sum(self.served_bytes(i) for i in ids)
 
     def room(self) -> int | None:
         """Most bytes one more write may take under both quotas (None: no quota is set)."""

@@ -73,7 +73,7 @@ def cache_schedule(settings: AppSettings) -> tuple[int, int]:
     return QUOTA_CACHE_SCHEDULE if quota else CACHE_SCHEDULE
 
 
-count_served_copies(served_folder, served_root)
+count_served_copies(served_folder)
 
 
 def servable(path: str | Path, name: str | None = None) -> str:
