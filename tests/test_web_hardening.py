@@ -158,7 +158,7 @@ def test_over_the_disk_quota_uploads_and_starts_are_refused(tmp_path):
     assert report.added == ["a.wav"]
     second = Workspace(settings, new_workspace_id()).ensure()
     report = second.add_uploads([write_tone(tmp_path / "b.wav", seconds=1.5, sr=44100)])
-    assert report.added == [] and "storage" in report.rejected[0][1] and "full" in report.rejected[0][1]
+    assert report.added == [] and "storage" in report.rejected[0][1] and "SDA_MAX_DISK_GB" in report.rejected[0][1]
     assert second.dataset_files() == []
 
     page, runners = _page(settings)

@@ -1,13 +1,14 @@
 """The disk quota for all workspaces together (SDA_MAX_DISK_GB).
 
-One server's disk is shared by every visitor's uploads and runs; past the
-quota, uploads and new runs are refused with a message saying why, while
-runs already training go on.
+One server's disk is shared by every visitor's uploads, runs, sounds and
+downloads. workspace_quota.py checks every write against this quota and
+the workspace's own before it happens; this module measures folders.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from sda.server.settings import AppSettings
 
@@ -22,8 +23,13 @@ def disk_full_message(settings: AppSettings) -> str:
 
 def disk_used(settings: AppSettings) -> int:
     """Bytes used by all workspaces together."""
+    return folder_bytes(settings.workspaces_root)
+
+
+def folder_bytes(folder: Path | None) -> int:
+    """Bytes of every file under ``folder`` (0 when it is missing); links are not followed."""
     total = 0
-    stack = [settings.workspaces_root]
+    stack = [folder] if folder is not None else []
     while stack:
         try:
             entries = list(os.scandir(stack.pop()))

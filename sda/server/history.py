@@ -5,7 +5,9 @@ its JSON sidecar (every setting needed to make it again), its picture and
 ``item.json``. A folder counts only once its ``item.json`` exists (written
 last, atomically), so a crash mid-save leaves no half item in the list. The
 list survives reloads and server restarts because it is read from disk.
-The newest ``MAX_ITEMS`` are kept; older ones are removed as new ones come.
+The newest ``MAX_ITEMS`` are kept, within ``max_bytes`` (settings.history_max_bytes:
+at most HISTORY_MAX_MB, or half the workspace quota); older ones are removed, with
+their files, as new ones come. The newest item always stays.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sda.atomic import atomic_write_json
+from sda.server.disk_quota import folder_bytes
 
 MAX_ITEMS = 300
 log = logging.getLogger("sda.server")
@@ -67,9 +70,10 @@ def is_history_id(value: object) -> bool:
 class History:
     """The history of one workspace."""
 
-    def __init__(self, play_dir: Path, max_items: int = MAX_ITEMS) -> None:
+    def __init__(self, play_dir: Path, max_items: int = MAX_ITEMS, max_bytes: int | None = None) -> None:
         self.dir = Path(play_dir) / "history"
         self.max_items = max_items
+        self.max_bytes = max_bytes  # None: items are capped by count only
 
     def new_folder(self) -> Path:
         """A fresh folder for the next item's files (it joins the list at ``commit``)."""
@@ -127,8 +131,19 @@ class History:
     def _trim(self) -> None:
         folders = sorted(f for f in self.dir.iterdir() if is_history_id(f.name))
         committed = [f for f in folders if (f / _ITEM).exists()]
-        for folder in committed[: max(0, len(committed) - self.max_items)]:
+        dropped = max(0, len(committed) - self.max_items)
+        for folder in committed[:dropped]:
             shutil.rmtree(folder, ignore_errors=True)
+        committed = committed[dropped:]
+        if self.max_bytes is not None:
+            sizes = [folder_bytes(f) for f in committed]
+            total = sum(sizes)
+            # Oldest first (ids sort by time); the newest item stays, whatever its size.
+            for folder, size in zip(committed[:-1], sizes):
+                if total <= self.max_bytes:
+                    break
+                shutil.rmtree(folder, ignore_errors=True)
+                total -= size
         # Folders never committed (a crash mid-save) are cleared once they are an hour old.
         for folder in set(folders) - set(committed):
             try:

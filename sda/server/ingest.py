@@ -22,6 +22,7 @@ from sda.audio.io import AUDIO_EXTENSIONS
 from sda.audio.validation import SUPPORTED_NAMES
 from sda.server.disk_quota import disk_full_message, disk_used
 from sda.server.settings import AppSettings
+from sda.server.workspace_quota import FREE_SOME_SPACE, WorkspaceQuota
 from sda.server.zip_entries import count_entries
 
 _UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -69,10 +70,14 @@ class IngestReport:
         return " ".join(parts)
 
 
-def ingest_uploads(paths: Iterable[str | Path], target: Path, settings: AppSettings) -> IngestReport:
-    """Copy uploaded files (and the audio inside uploaded zips) into the dataset folder ``target``."""
+def ingest_uploads(paths: Iterable[str | Path], target: Path, settings: AppSettings,
+                   quota: WorkspaceQuota | None = None) -> IngestReport:
+    """Copy uploaded files (and the audio inside uploaded zips) into the dataset folder ``target``.
+
+    ``quota``: the workspace's disk quota, which each file must fit (the whole server's applies either way).
+    """
     report = IngestReport()
-    budget = _Budget.of(target, settings)
+    budget = _Budget.of(target, settings, quota)
     for path in paths:
         path = Path(path)
         if path.suffix.lower() == ".zip":
@@ -151,6 +156,9 @@ def _add_one(name: str, size: int, source: BinaryIO, target: Path, budget: _Budg
     report.added.append(destination.name)
 
 
+UPLOAD_LESS = f"{FREE_SOME_SPACE}, or add fewer or shorter files"
+
+
 @dataclass
 class _Budget:
     """How much more the dataset may take: files, bytes."""
@@ -159,14 +167,18 @@ class _Budget:
     bytes_left: int
     settings: AppSettings
 
-    disk_left: int | None = None  # all workspaces together (SDA_MAX_DISK_GB); None: no cap
+    disk_left: int | None = None  # the workspace's and the server's quota (SDA_*_DISK_*); None: no cap
+    quota: WorkspaceQuota | None = None  # says which quota a file would pass
 
     @classmethod
-    def of(cls, directory: Path, settings: AppSettings) -> _Budget:
+    def of(cls, directory: Path, settings: AppSettings, quota: WorkspaceQuota | None = None) -> _Budget:
         files = [p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")]
         used = sum(p.stat().st_size for p in files)
-        disk_left = None if settings.max_disk_bytes is None else settings.max_disk_bytes - disk_used(settings)
-        return cls(settings.max_files - len(files), settings.max_upload_bytes - used, settings, disk_left)
+        if quota is not None:
+            disk_left = quota.room()
+        else:
+            disk_left = None if settings.max_disk_bytes is None else settings.max_disk_bytes - disk_used(settings)
+        return cls(settings.max_files - len(files), settings.max_upload_bytes - used, settings, disk_left, quota)
 
     def too_big(self, size: int | None) -> str:
         shown = f"{size / 1e6:.0f} MB; " if size else ""
@@ -183,7 +195,8 @@ class _Budget:
         if size > self.bytes_left:
             return f"the dataset would pass {self.settings.max_upload_mb:g} MB in total"
         if self.disk_left is not None and size > self.disk_left:
-            return disk_full_message(self.settings)
+            sentence = self.quota.refusal(size, "this file", UPLOAD_LESS) if self.quota is not None else ""
+            return sentence or disk_full_message(self.settings)
         return None
 
     @property

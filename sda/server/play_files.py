@@ -30,7 +30,7 @@ class PlayFiles:
         return cls(
             workspace,
             ModelStore(play_dir, workspace.runs),
-            History(play_dir),
+            History(play_dir, max_bytes=settings.history_max_bytes),
             PresetStore(play_dir),
             play_dir / "downloads",
         )

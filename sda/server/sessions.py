@@ -13,6 +13,10 @@ Each workspace has a lock (``workspace_lock``): a start checks that the
 workspace has no run going and submits under it, so two tabs of one
 workspace cannot start two trainings, and Clear cannot remove the files a
 start is about to hand over.
+
+With a disk quota, ``quota_watch(workspace_id, run_dir)`` is asked about
+each running run every few seconds; a reason it gives cancels the run (a
+checkpoint is saved) and is kept for the page (``stop_note``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from sda.audio.validation import DurationLimits
 from sda.training.config import TrainingConfig
 
 _PUMP_SECONDS = 0.5
+_QUOTA_WATCH_SECONDS = 2.0
 
 
 class QueueFull(RuntimeError):
@@ -66,6 +71,7 @@ class TrainingManager:
         runner_factory: Callable[[], object] = _default_runner,
         device_resolver: Callable[[], object] = _default_device,
         max_queue: int | None = None,
+        quota_watch: Callable[[str, Path], str] | None = None,
     ) -> None:
         self._runner_factory = runner_factory
         self._device_resolver = device_resolver
@@ -79,6 +85,9 @@ class TrainingManager:
         self._queue: list[TrainingJob] = []
         self._errors: dict[Path, str] = {}  # a start that failed before training began
         self._pump_thread: threading.Thread | None = None
+        self._quota_watch = quota_watch  # None: no disk quota, nothing to watch
+        self._watch_thread: threading.Thread | None = None
+        self._stop_notes: dict[Path, str] = {}  # run_dir -> why the quota stopped it
 
     # -------------------------------------------------------------- settings
     @property
@@ -129,6 +138,11 @@ class TrainingManager:
                 error = str(last) if last else None
             return error
 
+    def stop_note(self, run_dir: Path) -> str:
+        """Why the disk quota stopped the last training of ``run_dir`` ("" if it did not)."""
+        with self._lock:
+            return self._stop_notes.get(Path(run_dir), "")
+
     def is_workspace_busy(self, workspace_id: str) -> bool:
         """True while a run of ``workspace_id`` trains or waits in the queue."""
         with self._lock:
@@ -172,6 +186,7 @@ class TrainingManager:
                     f"running and {len(self._queue)} waiting, the most it keeps in line. Try again in a while."
                 )
             self._errors.pop(job.run_dir, None)
+            self._stop_notes.pop(job.run_dir, None)
             self._jobs[job.run_dir] = job
             self._queue.append(job)
             self._start_queued()
@@ -224,6 +239,8 @@ class TrainingManager:
                     runner.resume(job.config, job.file_paths, job.run_dir, self.device, job.checkpoint_path, **options)
             except Exception as exc:  # ConfigError, DatasetError, ...: shown on the page
                 self._errors[job.run_dir] = str(exc) or type(exc).__name__
+            else:
+                self._ensure_watch()
 
     def _ensure_pump(self) -> None:
         if self._pump_thread is None or not self._pump_thread.is_alive():
@@ -237,3 +254,26 @@ class TrainingManager:
                 self._start_queued()
                 if not self._queue:
                     return
+
+    def _ensure_watch(self) -> None:
+        """Watch running runs against the disk quota (lock held); one thread, while any run trains."""
+        if self._quota_watch is None or (self._watch_thread is not None and self._watch_thread.is_alive()):
+            return
+        self._watch_thread = threading.Thread(target=self._watch, name="sda-quota", daemon=True)
+        self._watch_thread.start()
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(_QUOTA_WATCH_SECONDS)
+            with self._lock:
+                running = [(d, self._jobs[d]) for d in self._runners if d in self._jobs and self._is_running(d)]
+                if not running:
+                    self._watch_thread = None
+                    return
+            for run_dir, job in running:  # measuring the disk happens outside the lock
+                reason = self._quota_watch(job.workspace_id, run_dir)
+                if reason:
+                    with self._lock:
+                        if self._is_running(run_dir) and run_dir not in self._stop_notes:
+                            self._stop_notes[run_dir] = reason
+                            self._runners[run_dir].cancel()

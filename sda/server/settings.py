@@ -16,6 +16,9 @@ their own machine and an environment variable to change it:
                                 stops with a checkpoint and the page says why
   SDA_MAX_DISK_GB               most disk all workspaces together may use (no cap); uploads and new runs are
                                 refused beyond it
+  SDA_WORKSPACE_DISK_MB         most disk one workspace may use: uploads, runs, sounds, downloads and the copies
+                                served to its browser (no cap; PUBLIC_WORKSPACE_DISK_MB in public mode); every write
+                                is checked before it happens (see workspace_quota.py)
   SDA_WORKSPACE_TTL_DAYS        delete workspaces untouched this long and not training (7; 0 = never)
   SDA_BROWSER_SECRET            key for the workspace id kept in the browser (default: made once, kept in SDA_DATA_ROOT)
   SDA_TEST_TINY=1               tiny model and short runs, for tests and demos of the page itself
@@ -38,6 +41,9 @@ from pathlib import Path
 from sda.audio.validation import DurationLimits
 
 PUBLIC_SUMMARY_MAX_MINUTES = 10.0  # SDA_SUMMARY_MAX_MINUTES on a public server, unless set
+# --- quota on every write: the public-mode default, and the history's own cap in bytes
+PUBLIC_WORKSPACE_DISK_MB = 1000.0  # SDA_WORKSPACE_DISK_MB when public mode is on and the variable is unset
+HISTORY_MAX_MB = 2000.0  # one workspace's Play history, at most (or half its quota); oldest sounds go first
 
 
 class SettingsError(ValueError):
@@ -93,6 +99,8 @@ class AppSettings:
     max_training_minutes: float | None = None  # training time per run; None: no cap
     max_disk_gb: float | None = None  # all workspaces together; None: no cap
     workspace_ttl_days: float = 7.0  # 0 keeps workspaces forever
+    # --- quota on every write (workspace_quota.py)
+    workspace_disk_mb: float | None = None  # one workspace, every byte it causes; None: no cap
     test_tiny: bool = False  # tiny model and short runs, for CI
     summary_max_minutes: float = 120.0  # audio one /summarize_dataset call decodes (lower in public mode)
 
@@ -120,6 +128,17 @@ class AppSettings:
     def max_disk_bytes(self) -> int | None:
         return None if self.max_disk_gb is None else int(self.max_disk_gb * 1024**3)
 
+    @property
+    def workspace_disk_bytes(self) -> int | None:
+        return None if self.workspace_disk_mb is None else int(self.workspace_disk_mb * 1024 * 1024)
+
+    @property
+    def history_max_bytes(self) -> int:
+        """Most bytes one Play history keeps: HISTORY_MAX_MB, or half the workspace quota when that is less."""
+        cap = int(HISTORY_MAX_MB * 1024 * 1024)
+        quota = self.workspace_disk_bytes
+        return cap if quota is None else min(cap, quota // 2)
+
     @classmethod
     def from_env(cls) -> AppSettings:
         """Read the SDA_* variables listed above; unset ones keep their defaults. Raises SettingsError."""
@@ -139,6 +158,7 @@ class AppSettings:
             workspace_ttl_days=_env_number("SDA_WORKSPACE_TTL_DAYS", cls.workspace_ttl_days),
             test_tiny=_env_flag("SDA_TEST_TINY"),
             summary_max_minutes=_env_number("SDA_SUMMARY_MAX_MINUTES", cls.summary_max_minutes, above=True),
+            workspace_disk_mb=_env_number("SDA_WORKSPACE_DISK_MB", None, above=True, unset_means="no cap"),
         )
 
 

@@ -24,6 +24,7 @@ from sda.audio.io import AUDIO_EXTENSIONS
 from sda.runs.folder import RunSummary, dataset_files, list_runs
 from sda.server.ingest import IngestReport, ingest_uploads
 from sda.server.settings import AppSettings
+from sda.server.workspace_quota import WorkspaceQuota
 
 SEEN_FILE = ".last_seen"  # touched at each use; cleanup.py reads its age
 _WORKSPACE_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -127,7 +128,7 @@ class Workspace:
         """
         with _upload_lock(self.dir):
             target = self.dataset_dir()
-            report = ingest_uploads(paths, target, self.settings)
+            report = ingest_uploads(paths, target, self.settings, WorkspaceQuota(self.settings, self.id))
             atomic_write_json(target / _REJECTED_FILE, self.rejected() + report.rejected)
         self.touch()
         return report

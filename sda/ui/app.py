@@ -17,7 +17,7 @@ from sda.ui import frontend
 from sda.ui.binding import Binder, Components
 from sda.ui.play.layout import PLAY_CSS, build_play_api, build_play_tab
 from sda.ui.play.page import PlayPage
-from sda.ui.serving import blocked_paths
+from sda.ui.serving import blocked_paths, cache_schedule
 from sda.ui.train.layout import build_train_api, build_train_tab
 from sda.ui.train.page import TrainPage
 
@@ -35,7 +35,7 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
     c: Components = {}
 
     with gr.Blocks(
-        title="sda · train a sound model on your sounds", delete_cache=(6 * 3600, 2 * 86400), analytics_enabled=False
+        title="sda · train a sound model on your sounds", delete_cache=cache_schedule(settings), analytics_enabled=False
     ) as demo:
         c["browser_ws"] = gr.BrowserState("", storage_key="sda-workspace", secret=browser_secret(settings))
         c["page"] = gr.State(None)

@@ -15,6 +15,12 @@ and time: nobody can guess it (the cache folder is served to whoever
 knows a name), a changed file gets a new copy, and showing the same file
 again costs a ``stat``, not a copy.
 
+Copies are kept per workspace: a file under ``workspaces/<id>/`` is copied
+into ``sda/w-<keyed hash of id>/`` of the cache, so the workspace quota
+counts its served copies (workspace_quota.py) without the id showing in
+any address; other files (the bundled demo) go to ``sda/shared/``. With a
+disk quota set, the cache is cleaned more often (``cache_schedule``).
+
 Nothing of the data root is ever served directly: ``launch_options``
 blocks the workspaces folder and the browser secret, so a path handed to
 Gradio without ``servable`` fails loudly instead of leaking.
@@ -33,8 +39,41 @@ from gradio.utils import get_upload_folder
 from sda.atomic import atomic_copy
 from sda.server.secret import secret_path
 from sda.server.settings import AppSettings
+from sda.server.workspace import is_valid_workspace_id
+from sda.server.workspace_quota import count_served_copies
 
 _KEY = secrets.token_bytes(32)  # Gradio empties its cache at each start, so a key per process is enough
+# Gradio's cache cleanup (every, older than), in seconds: as before without a quota; with one, copies
+# age out within hours so that what a workspace was shown stops counting against it soon.
+CACHE_SCHEDULE = (6 * 3600, 2 * 86400)
+QUOTA_CACHE_SCHEDULE = (3600, 6 * 3600)
+
+
+def served_root() -> Path:
+    """The folder of every copy ``servable`` makes."""
+    return Path(get_upload_folder()) / "sda"
+
+
+def served_folder(workspace_id: str) -> Path:
+    """The folder of the copies of one workspace's files (named by a keyed hash: the id never shows)."""
+    return served_root() / f"w-{hmac.new(_KEY, workspace_id.encode(), hashlib.sha256).hexdigest()[:32]}"
+
+
+def _owner_folder(source: Path) -> Path:
+    """The served folder of the workspace ``source`` lies in (the last ``workspaces/<id>`` in its path)."""
+    parts = source.parts
+    owners = [parts[i + 1] for i in range(len(parts) - 1)
+              if parts[i] == "workspaces" and is_valid_workspace_id(parts[i + 1])]
+    return served_folder(owners[-1]) if owners else served_root() / "shared"
+
+
+def cache_schedule(settings: AppSettings) -> tuple[int, int]:
+    """``delete_cache`` for gr.Blocks: more often when a disk quota is set, since served copies count."""
+    quota = settings.workspace_disk_mb is not None or settings.max_disk_gb is not None
+    return QUOTA_CACHE_SCHEDULE if quota else CACHE_SCHEDULE
+
+
+count_served_copies(served_folder)
 
 
 def servable(path: str | Path, name: str | None = None) -> str:
@@ -43,12 +82,13 @@ def servable(path: str | Path, name: str | None = None) -> str:
     ``name`` is the file name the browser sees (and a download gets); by
     default the file's own, without leading dots.
     """
-    source = Path(path)
+    given = Path(path)
+    source = given.resolve()
     stat = source.stat()  # FileNotFoundError for a file that is gone: the caller says what is missing
-    name = name or source.name.lstrip(".") or "file"
-    key = f"{source.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()
+    name = name or given.name.lstrip(".") or "file"
+    key = f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()
     folder = hmac.new(_KEY, key, hashlib.sha256).hexdigest()[:40]
-    copy = Path(get_upload_folder()) / "sda" / folder / name
+    copy = _owner_folder(source) / folder / name
     if copy.exists():
         os.utime(copy)  # Gradio's cache cleanup goes by age: a file shown again is young again
     else:

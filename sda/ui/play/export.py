@@ -9,6 +9,7 @@ engine's best inversion (``quality="best"``); the player gets the fast one.
 from __future__ import annotations
 
 import random
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from sda.generation.naming import safe_stem
 from sda.server.generators import GeneratorCache
 from sda.server.play_files import PlayFiles
 from sda.server.settings import AppSettings
+from sda.server.workspace_quota import FREE_SOME_SPACE, WorkspaceQuota, size_text
+from sda.server.write_sizes import export_bytes, pack_bytes
 from sda.ui.binding import Outputs, fills
 from sda.ui.play.sounds import checked_seconds
 from sda.ui.play.state import PlayState
@@ -28,6 +31,8 @@ FORMAT_CHOICES = [("WAV", "wav"), ("FLAC", "flac"), ("OGG Vorbis", "ogg"), ("MP3
 RATE_CHOICES = [("44.1 kHz", 44100), ("48 kHz", 48000), ("96 kHz", 96000)]
 DEPTH_CHOICES = [("16-bit", "16"), ("24-bit", "24"), ("32-bit float", "32f")]
 MAX_PACK = 64
+SMALLER_EXPORT = f"{FREE_SOME_SPACE}, or choose a lower sample rate or bit depth"
+SMALLER_PACK = f"{FREE_SOME_SPACE}, or make a smaller pack (fewer or shorter sounds, a lower rate or bit depth)"
 
 
 def export_settings(fmt: str, rate, depth: str, normalise: bool = True):
@@ -59,6 +64,10 @@ class ExportHandlers:
             settings = export_settings(fmt, rate, depth, normalise)
         except ValueError as exc:
             return {"export_note": str(exc)}
+        planned = export_bytes(item.seconds, settings.sample_rate, settings.bit_depth)
+        refusal = WorkspaceQuota(self.settings, play.workspace_id).refusal(planned, "this export", SMALLER_EXPORT)
+        if refusal:
+            return {"export_note": refusal}
         from sda.generation import Sound, save_sound
 
         sound = self._best(files, item)
@@ -114,14 +123,23 @@ class ExportHandlers:
             seconds = checked_seconds(seconds)
             count = max(1, min(int(count or 8), MAX_PACK))
             base_seed = int(seed or 0)
+        except (TypeError, ValueError) as exc:
+            return {"pack_note": str(exc)}
+        planned = pack_bytes(count, seconds, settings.sample_rate, settings.bit_depth)
+        one_copy = size_text(planned // 2)
+        refusal = WorkspaceQuota(self.settings, play.workspace_id).refusal(
+            planned, f"this pack of {count} sounds ({one_copy}, and its copy for your browser)", SMALLER_PACK)
+        if refusal:  # before any sound is made: the quota costs no CPU either
+            return {"pack_note": refusal}
+        try:
             generator = self.generators.get(entry)
         except (TypeError, ValueError) as exc:
             return {"pack_note": str(exc)}
         from sda.generation import save_sound
 
         folder = files.download_folder()
-        sounds_dir = folder / "sounds"
-        sounds_dir.mkdir()
+        archive = folder / f"{safe_stem(entry.name)}-pack-{count}.zip"
+        work = folder / ".sound"  # one sound at a time: each goes into the zip, then away
         rng = random.Random(base_seed)
         fixed = {a.key: float(v) for a, v in zip(play.axes, axis_values) if v is not None and abs(float(v)) > 1e-9}
         lines = [
@@ -129,27 +147,26 @@ class ExportHandlers:
             f"{settings.sample_rate} Hz",
             "",
         ]
-        written: list[Path] = []
+        work.mkdir()
         try:
-            for index in range(count):
-                axes = {a.key: round(rng.uniform(a.safe_min, a.safe_max), 3) for a in play.axes} if randomise else fixed
-                sound = generator.generate(
-                    seconds=seconds, seed=base_seed + index, axes=axes, evolve=float(evolve or 0.0), quality="best"
-                )
-                name = f"{safe_stem(entry.name)}_{index + 1:02d}.wav"
-                audio_path, sidecar = save_sound(sound, sounds_dir / name, settings)
-                written += [Path(audio_path), Path(sidecar)]
-                lines.append(
-                    f"{Path(audio_path).name}: seed {base_seed + index}"
-                    + "".join(f", {k} {v:+.2f}" for k, v in axes.items())
-                )
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+                for index in range(count):
+                    axes = ({a.key: round(rng.uniform(a.safe_min, a.safe_max), 3) for a in play.axes}
+                            if randomise else fixed)
+                    sound = generator.generate(seconds=seconds, seed=base_seed + index, axes=axes,
+                                               evolve=float(evolve or 0.0), quality="best")
+                    name = f"{safe_stem(entry.name)}_{index + 1:02d}.wav"
+                    audio_path, sidecar = save_sound(sound, work / name, settings)
+                    for path in (Path(audio_path), Path(sidecar)):
+                        zf.write(path, path.name)
+                        path.unlink()
+                    lines.append(f"{Path(audio_path).name}: seed {base_seed + index}"
+                                 + "".join(f", {k} {v:+.2f}" for k, v in axes.items()))
+                zf.writestr("sounds.txt", "\n".join(lines) + "\n")
         except ValueError as exc:
+            shutil.rmtree(folder, ignore_errors=True)  # half a pack is no use to anyone
             return {"pack_note": f"The pack could not be made: {exc}"}
-        archive = folder / f"{safe_stem(entry.name)}-pack-{count}.zip"
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-            for path in written:
-                zf.write(path, path.name)
-            zf.writestr("sounds.txt", "\n".join(lines) + "\n")
+        shutil.rmtree(work, ignore_errors=True)
         return {
             "pack_file": gr.update(value=servable(archive), visible=True),
             "pack_note": f"{count} sounds in {archive.name}.",

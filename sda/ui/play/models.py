@@ -18,6 +18,8 @@ from sda.server.play_files import PlayFiles
 from sda.server.settings import AppSettings
 from sda.server.store_file import take_notes
 from sda.server.usage import mark_used
+from sda.server.workspace_quota import WorkspaceQuota
+from sda.server.write_sizes import download_bytes
 from sda.ui.binding import Outputs, fills
 from sda.ui.play.inputs import UploadValue, uploaded_path
 from sda.ui.play.state import MAX_AXES, AxisView, PlayState
@@ -185,6 +187,9 @@ class ModelHandlers:
             generator = load_generator(candidate)
             return generator.name, generator.description
 
+        refusal = WorkspaceQuota(self.settings, play.workspace_id).refusal(path.stat().st_size, "this model file")
+        if refusal:
+            return {"models_note": f"'{path.name}' was not imported: {refusal}", "model_import": None}
         try:
             entry = self.files(play).models.import_file(path, check)
         except Exception as exc:  # not a model file: say so, keep nothing
@@ -205,6 +210,12 @@ class ModelHandlers:
         entry = files.models.get(play.model_key)
         if entry is None:
             return self.show(play)
+        weights = entry.weights_path()
+        planned = download_bytes(weights.stat().st_size if weights is not None else 0)  # a checkpoint is no smaller
+        refusal = WorkspaceQuota(self.settings, play.workspace_id).refusal(planned, "this model file and its copy "
+                                                                                    "for your browser")
+        if refusal:
+            return {"models_note": refusal}
         target = files.download_folder() / f"{safe_stem(entry.name, fallback='model')}.sdamodel"
         try:
             from sda.generation import export_model_file

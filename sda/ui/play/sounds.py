@@ -14,6 +14,7 @@ from pathlib import Path
 import gradio as gr
 import soundfile as sf
 
+from sda.audio.io import SAMPLE_RATE
 from sda.generation.checks import MAX_SECONDS, MIN_SECONDS, SECONDS_RANGE
 from sda.generation.naming import safe_stem
 from sda.server.generators import GeneratorCache
@@ -21,6 +22,8 @@ from sda.server.history import HistoryItem
 from sda.server.pictures import sound_picture
 from sda.server.play_files import PlayFiles
 from sda.server.settings import AppSettings
+from sda.server.workspace_quota import WorkspaceQuota
+from sda.server.write_sizes import history_bytes
 from sda.ui.binding import Outputs, fills
 from sda.ui.play.inputs import DroppedSoundError, UploadValue, read_dropped_sound
 from sda.ui.play.library import history_table
@@ -30,6 +33,7 @@ from sda.ui.serving import servable
 
 # What a made sound fills: the main player and picture, the list of all results, the history, a note.
 RESULT_OUT = ("gen_audio", "gen_picture", "results", "history", "play_note")
+MAKE_LESS = "Remove sounds from the history or models you no longer need, or make fewer or shorter sounds"
 
 
 class PlayError(ValueError):
@@ -121,6 +125,7 @@ class SoundHandlers:
         generator, entry = self._generator(play)
         seconds = checked_seconds(seconds)
         seed = _seed(seed)
+        self._room(play, [seconds], "this sound")
         sound = generator.generate(seconds=seconds, seed=seed, axes=axes, evolve=float(evolve or 0.0))
         label = f"seed {seed} · {seconds:g} s" + (f" · evolve {float(evolve):g}" if evolve else "") + _axes_text(axes)
         return [
@@ -139,6 +144,7 @@ class SoundHandlers:
         audio, name = read_dropped_sound(upload, self.settings, "a sound to vary")
         count = max(1, min(int(count or 4), 16))
         amount = float(amount if amount is not None else 0.5)
+        self._room(play, [len(audio) / SAMPLE_RATE] * count, f"{count} variation{'s' if count != 1 else ''}")
         sounds = generator.vary(audio, count=count, amount=amount, seed=_seed(seed), axes=axes or None)
         return [
             self._keep(
@@ -158,9 +164,11 @@ class SoundHandlers:
         audio_b, name_b = read_dropped_sound(upload_b, self.settings, "sound B")
         if str(mode).lower().startswith("continuous"):
             seconds = checked_seconds(seconds)
+            self._room(play, [seconds], "this morph")
             sound = generator.morph_continuous(audio_a, audio_b, seconds=seconds)
             return [self._keep(play, entry, sound, "morph", f"{name_a} turning into {name_b} · {seconds:g} s", {})]
         steps = max(2, min(int(steps or 5), 16))
+        self._room(play, [max(len(audio_a), len(audio_b)) / SAMPLE_RATE] * steps, f"a morph in {steps} steps")
         sounds = generator.morph(audio_a, audio_b, steps=steps)
         return [
             self._keep(play, entry, s, "morph", f"morph step {i + 1}/{len(sounds)}: {name_a} to {name_b}", {})
@@ -170,6 +178,7 @@ class SoundHandlers:
     def make_resynthesis(self, play: PlayState, upload, axes: dict) -> list[HistoryItem]:
         generator, entry = self._generator(play)
         audio, name = read_dropped_sound(upload, self.settings, "a recording")
+        self._room(play, [len(audio) / SAMPLE_RATE], "this sound")
         sound = generator.resynthesise(audio, axes=axes or None)
         return [self._keep(play, entry, sound, "resynthesis", f"{name} through the model" + _axes_text(axes), {})]
 
@@ -179,6 +188,12 @@ class SoundHandlers:
         if entry is None:
             raise PlayError("Pick a model first (train one on the Train tab, or import a model file).")
         return self.generators.get(entry), entry
+
+    def _room(self, play: PlayState, seconds: list[float], what: str) -> None:
+        """PlayError naming the quota when the sounds about to be made (and shown) would pass it."""
+        reason = WorkspaceQuota(self.settings, play.workspace_id).refusal(history_bytes(seconds), what, MAKE_LESS)
+        if reason:
+            raise PlayError(reason)
 
     def _keep(self, play: PlayState, entry, sound, kind: str, label: str, recall: dict) -> HistoryItem:
         """File one sound in the history: audio and sidecar (by the engine), picture, item."""

@@ -16,6 +16,7 @@ from sda.server.cleanup import CleanupSchedule
 from sda.server.dataset_summary import summarise_dataset
 from sda.server.sessions import TrainingManager
 from sda.server.settings import AppSettings
+from sda.server.training_quota import quota_watch
 from sda.server.usage import GENERATIONS
 from sda.server.workspace import Workspace, is_valid_workspace_id, new_workspace_id
 from sda.ui.binding import Outputs, fills
@@ -35,7 +36,8 @@ class TrainPage:
         self, settings: AppSettings, manager: TrainingManager | None = None, demo_dir: Path = DEMO_DIR
     ) -> None:
         self.settings = settings
-        self.manager = manager or TrainingManager(settings.max_concurrent_trainings, max_queue=settings.max_queue)
+        self.manager = manager or TrainingManager(settings.max_concurrent_trainings, max_queue=settings.max_queue,
+                                                  quota_watch=quota_watch(settings))
         self.live = LiveRun(settings, self.manager)
         self.dataset = DatasetHandlers(settings, self.manager, self.live, demo_dir)
         self.runs = RunHandlers(settings, self.manager, self.live)

@@ -96,6 +96,9 @@ def status_markdown(state: str, view: RunView | None, manager: TrainingManager, 
     if state == "failed":
         again = " Your last checkpoint is kept; press **Resume** to try again." if resume_checkpoint(run_dir) else ""
         return f"**Error:** {name} stopped with an error: {plain_error(error)}.{again}"
+    if state == "cancelled" and manager.stop_note(run_dir):
+        return (f"**Disk quota:** {name} was stopped after epoch {_epochs_done(view, run_dir)}, with a checkpoint, "
+                f"before it passed the quota. {manager.stop_note(run_dir)}")
     if state == "cancelled":
         saved = (
             f" A checkpoint was saved ({view.checkpoint.path and Path(view.checkpoint.path).name})."

@@ -17,6 +17,7 @@ from sda.runs.folder import new_run_dir, read_run_info
 from sda.server.disk_quota import disk_full_message, over_disk_quota
 from sda.server.sessions import QueueFull, TrainingJob, TrainingManager
 from sda.server.settings import AppSettings
+from sda.server.training_quota import start_refusal
 from sda.server.usage import mark_used
 from sda.server.workspace import Workspace, is_valid_workspace_id, run_file_paths
 from sda.training.config import ConfigError
@@ -77,6 +78,9 @@ class RunHandlers:
             return "A run of yours is already training or waiting. Cancel it first, or wait for it to finish."
         if over_disk_quota(self.settings):
             return f"**Problem:** a run cannot start: {disk_full_message(self.settings)}."
+        quota = start_refusal(self.settings, workspace.id)
+        if quota:
+            return f"**Disk quota:** a run cannot start. {quota}"
         return ""
 
     @fills(*REFRESH_OUT)
