@@ -69,12 +69,12 @@ def uploads_meet(monkeypatch):
     meeting = threading.Barrier(2)
     real_of = ingest._Budget.of.__func__
 
-    def of(cls, directory, settings):
+    def of(cls, *args, **kwargs):
         try:
             meeting.wait(timeout=1.0)  # a serialised upload waits in vain, then goes on alone
         except threading.BrokenBarrierError:
             pass
-        return real_of(cls, directory, settings)
+        return real_of(cls, *args, **kwargs)
 
     monkeypatch.setattr(ingest._Budget, "of", classmethod(of))
 
