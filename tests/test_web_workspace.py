@@ -13,6 +13,7 @@ from web_helpers import make_zip
 
 from sda.runs.folder import update_run_info
 from sda.server.cleanup import cleanup_workspaces
+from sda.server.credentials import ApiKeyRefused, new_api_key
 from sda.server.ingest import safe_file_name
 from sda.server.secret import browser_secret
 from sda.server.sessions import TrainingManager
@@ -178,16 +179,17 @@ def test_one_workspace_cannot_address_another_workspaces_runs(settings):
     assert bob.list_runs() == []
 
 
-def test_list_runs_api_shows_only_the_given_workspace(settings):
+def test_list_runs_api_shows_only_the_workspace_its_key_opens(settings):
     runs = TrainPage(settings, TrainingManager(max_concurrent=1, device_resolver=lambda: "cpu")).runs
     alice = Workspace(settings, new_workspace_id()).ensure()
     run = alice.runs / "run-1"
     run.mkdir()
     update_run_info(run, status="cancelled", created_at=time.time(), config={"max_epochs": 3}, epochs_done=1)
 
-    assert [r["Run"] for r in runs.api_list_runs(alice.id)] == ["run-1"]
-    assert runs.api_list_runs(new_workspace_id()) == []
-    assert runs.api_list_runs("../" + alice.id) == []
+    assert [r["Run"] for r in runs.api_list_runs(new_api_key(alice))] == ["run-1"]
+    for refused in (alice.id, new_workspace_id(), "../" + alice.id, None):
+        with pytest.raises(ApiKeyRefused):
+            runs.api_list_runs(refused)
 
 
 def test_clearing_keeps_files_a_run_still_needs(tmp_path, workspace):

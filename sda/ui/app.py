@@ -37,6 +37,7 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
     with gr.Blocks(
         title="sda · train a sound model on your sounds", delete_cache=(6 * 3600, 2 * 86400), analytics_enabled=False
     ) as demo:
+        # The browser keeps the server-signed workspace token here; BrowserState's own secret is public (see secret.py).
         c["browser_ws"] = gr.BrowserState("", storage_key="sda-workspace", secret=browser_secret(settings))
         c["page"] = gr.State(None)
         c["timer"] = gr.Timer(1.0, active=False)

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import gradio as gr
+
+from sda.server.credentials import has_api_key, new_api_key, require_api_key
 from sda.server.generators import GeneratorCache
 from sda.server.play_files import PlayFiles
 from sda.server.settings import AppSettings
-from sda.server.workspace import Workspace, is_valid_workspace_id
+from sda.server.workspace import Workspace
 from sda.ui.binding import Outputs, fills
 from sda.ui.play.export import ExportHandlers
 from sda.ui.play.library import LibraryHandlers, history_table
@@ -66,12 +69,23 @@ class PlayPage:
         view = page.view if page else None
         return self.models.play_run(play, Path(view.run_dir) if view else None)
 
+    @fills("api_key", "api_key_note")
+    def replace_api_key(self, play: PlayState | None) -> Outputs:
+        """"Make a new API key": a key for scripts, shown once; the workspace's earlier key stops working."""
+        if play is None:
+            return {"api_key_note": "Reload the page, then try again."}
+        had_one = has_api_key(Workspace(self.settings, play.workspace_id))
+        key = new_api_key(Workspace(self.settings, play.workspace_id))
+        note = "Copy it now: the server keeps only a fingerprint of it and cannot show it again."
+        if had_one:
+            note += " Your previous key no longer works."
+        return {"api_key": gr.update(value=key, visible=True), "api_key_note": note}
+
     # ------------------------------------------------------------------- API
-    def _api_play(self, workspace_id: str, model: str) -> PlayState:
-        if not is_valid_workspace_id(workspace_id) or not Workspace(self.settings, workspace_id).dir.is_dir():
-            raise PlayError("Unknown workspace id.")
-        play = PlayState(workspace_id=workspace_id, model_key=str(model or ""))
-        entry = PlayFiles.of(self.settings, workspace_id).models.get(play.model_key)
+    def _api_play(self, api_key: str, model: str) -> PlayState:
+        workspace = require_api_key(self.settings, api_key)
+        play = PlayState(workspace_id=workspace.id, model_key=str(model or ""))
+        entry = PlayFiles.of(self.settings, workspace.id).models.get(play.model_key)
         if entry is None:
             raise PlayError(f"No model '{model}' in this workspace (list_models names them).")
         from sda.ui.play.state import AxisView
@@ -86,26 +100,26 @@ class PlayPage:
         return [servable(i.audio_path) for i in items], [i.settings for i in items]
 
     def api_generate(
-        self, workspace_id: str, model: str, seconds: float, seed: float, axes: dict | None, evolve: float
+        self, api_key: str, model: str, seconds: float, seed: float, axes: dict | None, evolve: float
     ):
         """One new sound: (audio file, its settings)."""
-        play = self._api_play(workspace_id, model)
+        play = self._api_play(api_key, model)
         files, settings = self._api_result(self.sounds.make_new(play, seed, seconds, evolve, dict(axes or {})))
         return files[0], settings[0]
 
-    def api_vary(self, workspace_id: str, model: str, sound, count: float, amount: float, seed: float):
+    def api_vary(self, api_key: str, model: str, sound, count: float, amount: float, seed: float):
         """Variations of an uploaded sound: (audio files, their settings)."""
-        play = self._api_play(workspace_id, model)
+        play = self._api_play(api_key, model)
         return self._api_result(self.sounds.make_variations(play, sound, count, amount, seed, {}))
 
-    def api_morph(self, workspace_id: str, model: str, sound_a, sound_b, steps: float, seconds: float):
+    def api_morph(self, api_key: str, model: str, sound_a, sound_b, steps: float, seconds: float):
         """Morph A into B: ``steps`` files, or with seconds > 0 one continuous sound."""
-        play = self._api_play(workspace_id, model)
+        play = self._api_play(api_key, model)
         mode = "continuous" if seconds and float(seconds) > 0 else "steps"
         return self._api_result(self.sounds.make_morph(play, sound_a, sound_b, mode, steps, seconds))
 
-    def api_resynthesise(self, workspace_id: str, model: str, sound, axes: dict | None):
+    def api_resynthesise(self, api_key: str, model: str, sound, axes: dict | None):
         """An uploaded recording through the model, axes as offsets: (audio file, its settings)."""
-        play = self._api_play(workspace_id, model)
+        play = self._api_play(api_key, model)
         files, settings = self._api_result(self.sounds.make_resynthesis(play, sound, dict(axes or {})))
         return files[0], settings[0]
