@@ -145,3 +145,18 @@ def test_the_documented_api_refuses_a_raw_id_and_an_old_key_stops_working(owner)
                 client.predict(refused, *args, api_name=endpoint)
             assert workspace.name not in str(error.value) and str(REPO_ROOT) not in str(error.value)
     assert [r["Run"] for r in client.predict(second, api_name="/list_runs")] == [RUN]
+
+
+def test_readme_says_how_every_event_the_server_runs_is_protected(tmp_path):
+    import re
+
+    from sda.ui.app import build_demo
+
+    config = build_demo(AppSettings(data_root=tmp_path)).get_config_file()
+    events = {d["api_name"] for d in backend_events(config)}
+    readme = (REPO_ROOT / "README.md").read_text("utf-8")
+    section = readme[readme.index("### Who can reach a workspace"):]
+    section = section[: section.index("\n### ", 5)]
+    listed = {name for row in section.splitlines() if row.startswith("| `")
+              for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert events == listed, f"README's table misses {events - listed} and lists gone events {listed - events}"
