@@ -188,6 +188,15 @@ def test_the_api_generates_varies_morphs_and_resynthesises(trained):
         assert sf.info(path).duration == pytest.approx(sf.info(str(trained.sounds[0])).duration, abs=0.001)
         with pytest.raises(Exception, match="Unknown axis"):
             client.predict(ws, model["model"], 1.0, 0, {"no-such-axis": 1}, 0.0, api_name="/generate")
+        # An error about a file in the workspace names the file, not where the server keeps it.
+        damaged = Workspace(trained.settings, new_workspace_id()).ensure()
+        shutil.copytree(trained.workspace.runs / model["model"], damaged.runs / model["model"])
+        for checkpoint in (damaged.runs / model["model"] / "checkpoints").glob("*.pt"):
+            checkpoint.write_bytes(b"PK not a checkpoint")
+        with pytest.raises(Exception, match="checkpoint") as error:
+            client.predict(new_api_key(damaged), model["model"], 1.0, 0, {}, 0.0, api_name="/generate")
+        for secret in (str(trained.settings.data_root), damaged.id, "workspaces/"):
+            assert secret not in str(error.value)
         for refused in (trained.workspace.id, new_workspace_id(), ws[:-1] + "0", ""):
             with pytest.raises(Exception, match="opens no workspace"):
                 client.predict(refused, api_name="/list_models")
