@@ -312,3 +312,12 @@ def test_only_a_token_the_server_signed_opens_a_workspace_and_a_replaced_api_key
     assert credentials.workspace_of_api_key(settings, old) is None
     assert credentials.workspace_of_api_key(settings, new).id == workspace.id
     assert credentials.workspace_of_api_key(settings, token) is None, "the browser token is no API key"
+
+
+def test_a_damaged_signing_key_stops_the_app_naming_the_file(settings):
+    from sda.server import credentials
+
+    credentials.server_key_path(settings).parent.mkdir(parents=True, exist_ok=True)
+    credentials.server_key_path(settings).write_text("not hex")
+    with pytest.raises(RuntimeError, match=r"\.sda-server-key.*Delete it"):
+        credentials.server_key(settings)

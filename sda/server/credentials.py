@@ -55,15 +55,26 @@ def server_key(settings: AppSettings) -> bytes:
     with _KEYS_LOCK:
         if path in _KEYS:
             return _KEYS[path]
-        try:
-            key = bytes.fromhex(path.read_text("ascii").strip())
-        except (OSError, ValueError):
-            key = _create_key(path)
-        _KEYS[path] = key
-        return key
+        if not path.exists():
+            _create_key(path)
+        _KEYS[path] = _read_key(path)
+        return _KEYS[path]
 
 
-def _create_key(path: Path) -> bytes:
+def _read_key(path: Path) -> bytes:
+    try:
+        key = bytes.fromhex(path.read_text("ascii").strip())
+    except (OSError, ValueError):
+        key = b""
+    if len(key) < 16:
+        raise RuntimeError(
+            f"The signing key '{path}' cannot be read or is damaged. Delete it and start the app again: "
+            "a new key is made, and every browser starts over with a new workspace."
+        )
+    return key
+
+
+def _create_key(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -77,7 +88,6 @@ def _create_key(path: Path) -> bytes:
         pass
     finally:
         temp.unlink(missing_ok=True)
-    return bytes.fromhex(path.read_text("ascii").strip())
 
 
 def _signature(settings: AppSettings, workspace_id: str) -> str:

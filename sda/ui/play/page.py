@@ -74,8 +74,9 @@ class PlayPage:
         """"Make a new API key": a key for scripts, shown once; the workspace's earlier key stops working."""
         if play is None:
             return {"api_key_note": "Reload the page, then try again."}
-        had_one = has_api_key(Workspace(self.settings, play.workspace_id))
-        key = new_api_key(Workspace(self.settings, play.workspace_id))
+        workspace = Workspace(self.settings, play.workspace_id)
+        had_one = has_api_key(workspace)
+        key = new_api_key(workspace)
         note = "Copy it now: the server keeps only a fingerprint of it and cannot show it again."
         if had_one:
             note += " Your previous key no longer works."
