@@ -20,6 +20,7 @@ import soundfile as sf
 from audio_files import write_tone
 from web_helpers import free_port
 
+from sda.server.credentials import new_api_key
 from sda.server.settings import AppSettings
 from sda.server.workspace import Workspace, new_workspace_id
 from sda.ui.app import build_demo, launch_options
@@ -168,7 +169,7 @@ def test_the_api_generates_varies_morphs_and_resynthesises(trained):
     )
     try:
         client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
-        ws = trained.workspace.id
+        ws = new_api_key(trained.workspace)
         (model,) = [m for m in client.predict(ws, api_name="/list_models") if m["model"].startswith("run-")]
         axis = trained.play.generators.get(
             trained.play.models.files(_opened(trained)[0]).models.get(model["model"])
@@ -187,6 +188,17 @@ def test_the_api_generates_varies_morphs_and_resynthesises(trained):
         assert sf.info(path).duration == pytest.approx(sf.info(str(trained.sounds[0])).duration, abs=0.001)
         with pytest.raises(Exception, match="Unknown axis"):
             client.predict(ws, model["model"], 1.0, 0, {"no-such-axis": 1}, 0.0, api_name="/generate")
-        assert client.predict(new_workspace_id(), api_name="/list_models") == []
+        # An error about a file in the workspace names the file, not where the server keeps it.
+        damaged = Workspace(trained.settings, new_workspace_id()).ensure()
+        shutil.copytree(trained.workspace.runs / model["model"], damaged.runs / model["model"])
+        for checkpoint in (damaged.runs / model["model"] / "checkpoints").glob("*.pt"):
+            checkpoint.write_bytes(b"PK not a checkpoint")
+        with pytest.raises(Exception, match="checkpoint") as error:
+            client.predict(new_api_key(damaged), model["model"], 1.0, 0, {}, 0.0, api_name="/generate")
+        for secret in (str(trained.settings.data_root), damaged.id, "workspaces/"):
+            assert secret not in str(error.value)
+        for refused in (trained.workspace.id, new_workspace_id(), ws[:-1] + "0", ""):
+            with pytest.raises(Exception, match="opens no workspace"):
+                client.predict(refused, api_name="/list_models")
     finally:
         demo.close()

@@ -9,6 +9,7 @@ from audio_files import write_sound_folder
 from web_helpers import free_port
 
 from sda.runs.folder import update_run_info
+from sda.server.credentials import new_api_key
 from sda.server.settings import AppSettings
 from sda.server.workspace import Workspace, new_workspace_id
 from sda.ui.app import build_demo, launch_options
@@ -36,7 +37,7 @@ def test_the_summary_api_is_refused_to_a_caller_without_a_page_session(app, tmp_
         client.predict([gradio_client.handle_file(str(p)) for p in files], api_name="/summarize_dataset")
 
 
-def test_the_api_lists_only_the_given_workspaces_runs(app):
+def test_the_api_lists_only_the_runs_of_the_workspace_its_key_opens(app):
     settings, url = app
     owner = Workspace(settings, new_workspace_id()).ensure()
     run = owner.runs / "run-20250101-000000"
@@ -46,10 +47,12 @@ def test_the_api_lists_only_the_given_workspaces_runs(app):
     )
 
     client = gradio_client.Client(url, verbose=False)
-    runs = client.predict(owner.id, api_name="/list_runs")
+    runs = client.predict(new_api_key(owner), api_name="/list_runs")
     assert [(r["Run"], r["Status"], r["Epochs"]) for r in runs] == [("run-20250101-000000", "finished", "4 / 4")]
-    assert client.predict(new_workspace_id(), api_name="/list_runs") == []
-    assert client.predict("../" + owner.id, api_name="/list_runs") == []
+    for refused in (owner.id, new_workspace_id(), "../" + owner.id):
+        with pytest.raises(Exception, match="opens no workspace") as error:
+            client.predict(refused, api_name="/list_runs")
+        assert owner.id not in str(error.value)
 
 
 def test_api_lists_only_the_public_endpoints(app):

@@ -2,7 +2,7 @@
 
 README's way: `python app.py` from the repository root with no SDA_* or
 GRADIO_* variable but the port, the real model, and the data under the
-working folder (workspaces/, .sda-browser-secret), which the test removes
+working folder (workspaces/, .sda-browser-secret, .sda-server-key), which the test removes
 again. A Space's way: the data root outside both the working folder and
 the temp folder (like a Space's persistent /data). In both, every file the
 page shows or offers must reach the browser: the dataset picture, previews
@@ -159,8 +159,9 @@ def test_as_readme_runs_it_demo_sounds_train_preview_cancel_resume_and_download(
         _main_flow(page, start_timeout=300)
         context.close()
         assert (REPO_ROOT / "workspaces").is_dir(), "the data lives under the working folder, as README says"
-        mode = (REPO_ROOT / ".sda-browser-secret").stat().st_mode & 0o777
-        assert before[1] or mode == 0o600
+        for key_file in (".sda-browser-secret", ".sda-server-key"):
+            mode = (REPO_ROOT / key_file).stat().st_mode & 0o777
+            assert key_file in before[1] or mode == 0o600, f"{key_file} is readable by its owner only"
 
 
 def _outside_cwd_and_temp() -> Path:

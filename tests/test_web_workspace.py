@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from audio_files import write_sound_folder, write_tone
+from helpers import REPO_ROOT
 from web_helpers import make_zip
 
 from sda.runs.folder import update_run_info
 from sda.server.cleanup import cleanup_workspaces
+from sda.server.credentials import ApiKeyRefused, new_api_key
 from sda.server.ingest import safe_file_name
 from sda.server.secret import browser_secret
 from sda.server.sessions import TrainingManager
@@ -178,16 +180,17 @@ def test_one_workspace_cannot_address_another_workspaces_runs(settings):
     assert bob.list_runs() == []
 
 
-def test_list_runs_api_shows_only_the_given_workspace(settings):
+def test_list_runs_api_shows_only_the_workspace_its_key_opens(settings):
     runs = TrainPage(settings, TrainingManager(max_concurrent=1, device_resolver=lambda: "cpu")).runs
     alice = Workspace(settings, new_workspace_id()).ensure()
     run = alice.runs / "run-1"
     run.mkdir()
     update_run_info(run, status="cancelled", created_at=time.time(), config={"max_epochs": 3}, epochs_done=1)
 
-    assert [r["Run"] for r in runs.api_list_runs(alice.id)] == ["run-1"]
-    assert runs.api_list_runs(new_workspace_id()) == []
-    assert runs.api_list_runs("../" + alice.id) == []
+    assert [r["Run"] for r in runs.api_list_runs(new_api_key(alice))] == ["run-1"]
+    for refused in (alice.id, new_workspace_id(), "../" + alice.id, None):
+        with pytest.raises(ApiKeyRefused):
+            runs.api_list_runs(refused)
 
 
 def test_clearing_keeps_files_a_run_still_needs(tmp_path, workspace):
@@ -276,3 +279,45 @@ def test_dataset_summary_lists_unusable_files_and_the_duration_limit(tmp_path, s
     assert report.picture is not None and report.picture.is_file()
     cached = json.loads((workspace.dataset_dir() / ".summary.json").read_text())
     assert cached["summary"]["file_count"] == 1
+
+
+def test_the_signing_key_is_private_survives_a_restart_and_is_never_served(settings):
+    from sda.server import credentials
+    from sda.ui.serving import blocked_paths
+
+    token = credentials.browser_token(settings, new_workspace_id())
+    path = credentials.server_key_path(settings)
+    assert path.stat().st_mode & 0o777 == 0o600 and str(path) in blocked_paths(settings)
+    credentials._KEYS.clear()  # a restart: the key is read back from its file
+    assert credentials.workspace_of_token(settings, token), "a token signed before the restart still opens"
+    assert ".sda-server-key" in (REPO_ROOT / ".gitignore").read_text().split()
+
+
+def test_only_a_token_the_server_signed_opens_a_workspace_and_a_replaced_api_key_opens_nothing(settings, workspace):
+    from sda.server import credentials
+
+    token = credentials.browser_token(settings, workspace.id)
+    assert credentials.workspace_of_token(settings, token) == workspace.id
+    other = new_workspace_id()
+    for forged in (workspace.id, token[:-1] + ("0" if token[-1] != "0" else "1"), token.replace(workspace.id, other),
+                   "sdab_" + workspace.id, None, 7, token + "0"):
+        assert credentials.workspace_of_token(settings, forged) is None
+    elsewhere = AppSettings(data_root=settings.data_root.parent / "other-server")
+    assert credentials.workspace_of_token(elsewhere, token) is None, "another server's key signs other tokens"
+
+    old = credentials.new_api_key(workspace)
+    assert credentials.workspace_of_api_key(settings, old).id == workspace.id
+    assert old[5:] not in (workspace.dir / credentials.API_KEY_FILE).read_text(), "only a hash is kept"
+    new = credentials.new_api_key(workspace)
+    assert credentials.workspace_of_api_key(settings, old) is None
+    assert credentials.workspace_of_api_key(settings, new).id == workspace.id
+    assert credentials.workspace_of_api_key(settings, token) is None, "the browser token is no API key"
+
+
+def test_a_damaged_signing_key_stops_the_app_naming_the_file(settings):
+    from sda.server import credentials
+
+    credentials.server_key_path(settings).parent.mkdir(parents=True, exist_ok=True)
+    credentials.server_key_path(settings).write_text("not hex")
+    with pytest.raises(RuntimeError, match=r"\.sda-server-key.*Delete it"):
+        credentials.server_key(settings)

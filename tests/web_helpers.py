@@ -98,7 +98,7 @@ class AppServer:
     def as_readme_says(cls, log_path: Path) -> AppServer:
         """`python app.py` from the repository root with no SDA_* or GRADIO_* variable but the port.
 
-        Its data lands where a user's would: workspaces/ and .sda-browser-secret
+        Its data lands where a user's would: workspaces/, .sda-browser-secret and .sda-server-key
         in the repository root (the caller removes what the test made).
         """
         server = cls(REPO_ROOT, log_path=log_path)
@@ -140,21 +140,25 @@ class AppServer:
             return ""
 
 
-def _what_the_app_leaves_in_the_repo() -> tuple[set[Path], bool]:
+_KEY_FILES = (".sda-browser-secret", ".sda-server-key")  # what app.py keeps in its data root besides workspaces/
+
+
+def _what_the_app_leaves_in_the_repo() -> tuple[set[Path], set[str]]:
     workspaces = REPO_ROOT / "workspaces"
-    return (set(workspaces.iterdir()) if workspaces.is_dir() else set()), (REPO_ROOT / ".sda-browser-secret").exists()
+    had = {name for name in _KEY_FILES if (REPO_ROOT / name).exists()}
+    return (set(workspaces.iterdir()) if workspaces.is_dir() else set()), had
 
 
-def _remove_what_the_test_made(before: tuple[set[Path], bool]) -> None:
-    workspaces, had_secret = before
+def _remove_what_the_test_made(before: tuple[set[Path], set[str]]) -> None:
+    workspaces, had_keys = before
     root = REPO_ROOT / "workspaces"
     if root.is_dir():
         for path in set(root.iterdir()) - workspaces:
             shutil.rmtree(path, ignore_errors=True)
         if not workspaces:
             shutil.rmtree(root, ignore_errors=True)
-    if not had_secret:
-        (REPO_ROOT / ".sda-browser-secret").unlink(missing_ok=True)
+    for name in set(_KEY_FILES) - had_keys:
+        (REPO_ROOT / name).unlink(missing_ok=True)
 
 
 @contextmanager

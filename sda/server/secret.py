@@ -1,9 +1,11 @@
-"""The browser secret: the key under which a browser keeps its workspace id.
+"""The BrowserState key: what Gradio encrypts the browser's stored token with.
 
-Gradio's BrowserState encrypts what it stores in the browser with this key.
-It must outlive a restart (a new key would make every browser forget its
-workspace), so it is kept in a file under the data root unless
-SDA_BROWSER_SECRET gives it.
+This is NOT a secret that protects anything: Gradio sends it to every
+visitor in the page config. What keeps a workspace private is the signed
+token stored under it (sda/server/credentials.py), whose signing key never
+leaves the server. The key must still outlive a restart (a new key would
+make every browser forget its token), so it is kept in a file under the
+data root unless SDA_BROWSER_SECRET gives it.
 """
 
 from __future__ import annotations

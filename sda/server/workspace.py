@@ -1,11 +1,12 @@
 """One browser's private corner of the server: its uploads and its runs.
 
 A workspace is ``<root>/workspaces/<id>/`` with ``uploads/`` (datasets) and
-``runs/`` (run directories). The id is 128 random bits kept in the browser;
-knowing it is what makes a session the owner, so it is never listed or shown
-to anyone else, and every path built from user input is checked to stay
-inside the workspace. What an upload may bring in is ingest.py's job; old
-workspaces go in cleanup.py.
+``runs/`` (run directories). The id is 128 random bits, made only by the
+server; a browser holds it inside a signed token and a script inside an API
+key (credentials.py), never bare, and it is never listed or shown to anyone.
+Every path built from user input is checked to stay inside the workspace.
+What an upload may bring in is ingest.py's job; old workspaces go in
+cleanup.py.
 """
 
 from __future__ import annotations

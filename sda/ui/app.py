@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from sda.server.credentials import server_key
 from sda.server.secret import browser_secret
 from sda.server.settings import AppSettings
 from sda.ui import frontend
@@ -30,6 +31,7 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
                play: PlayPage | None = None) -> gr.Blocks:
     """The whole web app as a gr.Blocks, a Train tab and a Play tab (launch it with ``launch_options``)."""
     settings = settings or AppSettings.from_env()
+    server_key(settings)  # the token signing key: made (or found damaged) at start, not at a visitor's load
     train = train or TrainPage(settings)
     play = play or PlayPage(settings)
     c: Components = {}
@@ -37,6 +39,7 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
     with gr.Blocks(
         title="sda · train a sound model on your sounds", delete_cache=cache_schedule(settings), analytics_enabled=False
     ) as demo:
+        # The browser keeps the server-signed workspace token here; BrowserState's own secret is public (see secret.py).
         c["browser_ws"] = gr.BrowserState("", storage_key="sda-workspace", secret=browser_secret(settings))
         c["page"] = gr.State(None)
         c["timer"] = gr.Timer(1.0, active=False)

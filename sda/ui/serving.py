@@ -22,7 +22,8 @@ any address; other files (the bundled demo) go to ``sda/shared/``. With a
 disk quota set, the cache is cleaned more often (``cache_schedule``).
 
 Nothing of the data root is ever served directly: ``launch_options``
-blocks the workspaces folder and the browser secret, so a path handed to
+blocks the workspaces folder, the browser secret and the server's
+signing key (sda/server/credentials.py), so a path handed to
 Gradio without ``servable`` fails loudly instead of leaking.
 """
 
@@ -37,6 +38,7 @@ from pathlib import Path
 from gradio.utils import get_upload_folder
 
 from sda.atomic import atomic_copy
+from sda.server.credentials import server_key_path
 from sda.server.secret import secret_path
 from sda.server.settings import AppSettings
 from sda.server.workspace import is_valid_workspace_id
@@ -97,5 +99,5 @@ def servable(path: str | Path, name: str | None = None) -> str:
 
 
 def blocked_paths(settings: AppSettings) -> list[str]:
-    """Server files Gradio must never hand out itself: every workspace, and the browser secret."""
-    return [str(settings.workspaces_root), str(secret_path(settings))]
+    """Server files Gradio must never hand out itself: every workspace, the browser secret, the signing key."""
+    return [str(settings.workspaces_root), str(secret_path(settings)), str(server_key_path(settings))]

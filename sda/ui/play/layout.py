@@ -10,7 +10,6 @@ everything at once.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +19,7 @@ from sda.audio.io import AUDIO_EXTENSIONS
 from sda.generation.checks import MAX_SECONDS, MIN_SECONDS
 from sda.server.generators import GENERATION_CONCURRENCY
 from sda.server.history import HISTORY_COLUMNS
+from sda.ui.api_errors import public_errors
 from sda.ui.binding import Binder, Components
 from sda.ui.play.export import DEPTH_CHOICES, FORMAT_CHOICES, RATE_CHOICES
 from sda.ui.play.models import AXIS_NAMES
@@ -240,10 +240,25 @@ def build_play_tab(c: Components, play: PlayPage) -> None:
                 c["ab_switch_btn"] = gr.Button("Switch A/B at the same moment", size="sm", elem_id="ab-switch-btn")
                 gr.Markdown("", elem_id="ab-playing")
 
+    with gr.Accordion("Use this workspace from a script", open=False, elem_id="api-access"):
+        gr.Markdown(
+            "Scripts reach your models through the API (see README, \"Scripting the app\") with an **API key**, "
+            "passed as the first argument. The key is shown once; making a new one replaces the old one, "
+            "which stops working at once."
+        )
+        c["api_key_btn"] = gr.Button("Make a new API key", size="sm", elem_id="api-key-btn")
+        c["api_key"] = gr.Textbox(
+            label="Your API key (keep it to yourself)", interactive=False, visible=False, elem_id="api-key",
+            buttons=["copy"],
+        )
+        c["api_key_note"] = gr.Markdown(elem_id="api-key-note")
+
     # ---------------------------------------------------------------- events
     bind = Binder(c, play.settings, api_prefix="play")
+
     state, axes = c["play"], [c[name] for name in AXIS_NAMES]
     controls = [c[name] for name in CONTROLS]
+    c["api_key_btn"].click(inputs=[state], **bind(play.replace_api_key))
     c["model_select"].input(inputs=[state, c["model_select"]], **bind(models.select))
     c["model_save_btn"].click(inputs=[state, c["model_name"], c["model_description"]], **bind(models.save_info))
     c["model_delete_btn"].click(inputs=[state], **bind(models.ask_remove))
@@ -293,14 +308,7 @@ def build_play_api(play: PlayPage) -> None:
     """The public API of the Play tab: generate, vary, morph, resynthesise, list_models (see README)."""
 
     def api(method: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(method)
-        def run(*args: Any) -> Any:
-            try:
-                return method(*args)
-            except ValueError as exc:  # PlayError, GenerationError, DroppedSoundError: the sentence, no traceback
-                raise gr.Error(str(exc)) from None
-
-        return run
+        return public_errors(method, play.settings)
 
     text, number = (lambda: gr.Textbox(visible=False)), (lambda: gr.Number(visible=False))
     queue = dict(concurrency_limit=GENERATION_CONCURRENCY, concurrency_id="generation")
@@ -320,4 +328,4 @@ def build_play_api(play: PlayPage) -> None:
         api(play.api_resynthesise), [text(), text(), gr.File(visible=False), gr.JSON(visible=False)],
         [gr.File(visible=False), gr.JSON(visible=False)], api_name="resynthesise", **queue,
     )
-    gr.api(play.models.api_list, api_name="list_models")
+    gr.api(api(play.models.api_list), api_name="list_models")

@@ -242,16 +242,13 @@ class ModelHandlers:
         out["play_model_note"] = ""
         return out
 
-    def api_list(self, workspace_id: str) -> list[dict]:
-        """Models of the workspace whose id is given: key, name, description, axes."""
-        from sda.server.workspace import is_valid_workspace_id
+    def api_list(self, api_key: str) -> list[dict]:
+        """Models of the workspace the API key opens: key, name, description (a wrong or old key is refused)."""
+        from sda.server.credentials import require_api_key
 
-        if not is_valid_workspace_id(workspace_id):
-            return []
-        files = PlayFiles.of(self.settings, workspace_id)
-        if not files.workspace.dir.is_dir():
-            return []
-        mark_used(self.settings, workspace_id)
+        workspace = require_api_key(self.settings, api_key)
+        mark_used(self.settings, workspace.id)
+        files = PlayFiles.of(self.settings, workspace.id)
         return [{"model": e.key, "name": e.name, "description": e.description} for e in files.models.list()]
 
 

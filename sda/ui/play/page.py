@@ -12,11 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import gradio as gr
+
+from sda.server.credentials import has_api_key, new_api_key, require_api_key
 from sda.server.generators import GeneratorCache
 from sda.server.play_files import PlayFiles
 from sda.server.settings import AppSettings
 from sda.server.usage import GENERATIONS, mark_used
-from sda.server.workspace import Workspace, is_valid_workspace_id
+from sda.server.workspace import Workspace
 from sda.ui.binding import Outputs, fills
 from sda.ui.play.export import ExportHandlers
 from sda.ui.play.library import LibraryHandlers, history_table
@@ -69,15 +72,27 @@ class PlayPage:
         view = page.view if page else None
         return self.models.play_run(play, Path(view.run_dir) if view else None)
 
+    @fills("api_key", "api_key_note")
+    def replace_api_key(self, play: PlayState | None) -> Outputs:
+        """"Make a new API key": a key for scripts, shown once; the workspace's earlier key stops working."""
+        if play is None:
+            return {"api_key_note": "Reload the page, then try again."}
+        workspace = Workspace(self.settings, play.workspace_id)
+        had_one = has_api_key(workspace)
+        key = new_api_key(workspace)
+        note = "Copy it now: the server keeps only a fingerprint of it and cannot show it again."
+        if had_one:
+            note += " Your previous key no longer works."
+        return {"api_key": gr.update(value=key, visible=True), "api_key_note": note}
+
     # ------------------------------------------------------------------- API
     @contextmanager
-    def _api_play(self, workspace_id: str, model: str) -> Iterator[PlayState]:
+    def _api_play(self, api_key: str, model: str) -> Iterator[PlayState]:
         """The Play state of an API call; the workspace counts as used, and busy while the call runs."""
-        if not is_valid_workspace_id(workspace_id) or not Workspace(self.settings, workspace_id).dir.is_dir():
-            raise PlayError("Unknown workspace id.")
-        mark_used(self.settings, workspace_id)
-        with GENERATIONS.running(workspace_id):
-            yield self._api_state(workspace_id, model)
+        workspace = require_api_key(self.settings, api_key)
+        mark_used(self.settings, workspace.id)
+        with GENERATIONS.running(workspace.id):
+            yield self._api_state(workspace.id, model)
 
     def _api_state(self, workspace_id: str, model: str) -> PlayState:
         play = PlayState(workspace_id=workspace_id, model_key=str(model or ""))
@@ -96,26 +111,26 @@ class PlayPage:
         return [servable(i.audio_path) for i in items], [i.settings for i in items]
 
     def api_generate(
-        self, workspace_id: str, model: str, seconds: float, seed: float, axes: dict | None, evolve: float
+        self, api_key: str, model: str, seconds: float, seed: float, axes: dict | None, evolve: float
     ):
         """One new sound: (audio file, its settings)."""
-        with self._api_play(workspace_id, model) as play:
+        with self._api_play(api_key, model) as play:
             files, settings = self._api_result(self.sounds.make_new(play, seed, seconds, evolve, dict(axes or {})))
         return files[0], settings[0]
 
-    def api_vary(self, workspace_id: str, model: str, sound, count: float, amount: float, seed: float):
+    def api_vary(self, api_key: str, model: str, sound, count: float, amount: float, seed: float):
         """Variations of an uploaded sound: (audio files, their settings)."""
-        with self._api_play(workspace_id, model) as play:
+        with self._api_play(api_key, model) as play:
             return self._api_result(self.sounds.make_variations(play, sound, count, amount, seed, {}))
 
-    def api_morph(self, workspace_id: str, model: str, sound_a, sound_b, steps: float, seconds: float):
+    def api_morph(self, api_key: str, model: str, sound_a, sound_b, steps: float, seconds: float):
         """Morph A into B: ``steps`` files, or with seconds > 0 one continuous sound."""
         mode = "continuous" if seconds and float(seconds) > 0 else "steps"
-        with self._api_play(workspace_id, model) as play:
+        with self._api_play(api_key, model) as play:
             return self._api_result(self.sounds.make_morph(play, sound_a, sound_b, mode, steps, seconds))
 
-    def api_resynthesise(self, workspace_id: str, model: str, sound, axes: dict | None):
+    def api_resynthesise(self, api_key: str, model: str, sound, axes: dict | None):
         """An uploaded recording through the model, axes as offsets: (audio file, its settings)."""
-        with self._api_play(workspace_id, model) as play:
+        with self._api_play(api_key, model) as play:
             files, settings = self._api_result(self.sounds.make_resynthesis(play, sound, dict(axes or {})))
         return files[0], settings[0]

@@ -13,6 +13,7 @@ import gradio as gr
 
 from sda.audio.io import AUDIO_EXTENSIONS
 from sda.ui import frontend
+from sda.ui.api_errors import public_errors
 from sda.ui.binding import Binder, Components
 from sda.ui.train.config_form import ADVANCED_FIELDS, PRESET_CHOICES
 from sda.ui.train.dataset import ADVANCED
@@ -155,10 +156,10 @@ def build_train_api(train: TrainPage, page: gr.State) -> None:
     """The public API of the Train tab: summarize_dataset (within a page's session ``page``), list_runs."""
     api_files = gr.File(file_count="multiple", visible=False)
     api_summary = gr.JSON(visible=False)
-    summarise = train.dataset.api_summarise
+    summarise = public_errors(train.dataset.api_summarise, train.settings)
     # One summary at a time for the whole server: decoding is the costliest thing a visitor can ask for free.
     gr.Button(visible=False).click(
         summarise, [api_files, page], [api_summary], api_name="summarize_dataset", concurrency_limit=1,
         concurrency_id="summary",
     )
-    gr.api(train.runs.api_list_runs, api_name="list_runs")
+    gr.api(public_errors(train.runs.api_list_runs, train.settings), api_name="list_runs")

@@ -13,12 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from sda.server.cleanup import CleanupSchedule
+from sda.server.credentials import browser_token, workspace_of_token
 from sda.server.dataset_summary import summarise_dataset
 from sda.server.sessions import TrainingManager
 from sda.server.settings import AppSettings
 from sda.server.training_quota import quota_watch
 from sda.server.usage import GENERATIONS
-from sda.server.workspace import Workspace, is_valid_workspace_id, new_workspace_id
+from sda.server.workspace import Workspace, new_workspace_id
 from sda.ui.binding import Outputs, fills
 from sda.ui.train.dataset import DATASET_OUT, DEMO_DIR, DatasetHandlers
 from sda.ui.train.live import REFRESH_OUT, LiveRun
@@ -53,12 +54,17 @@ class TrainPage:
         self.cleanup.start()
 
     @fills(*LOAD_OUT)
-    def load(self, stored_id: str | None) -> Outputs:
-        """A page opened: find (or make) its workspace, show its dataset, re-attach to its run."""
-        workspace_id = stored_id if is_valid_workspace_id(stored_id) else new_workspace_id()
+    def load(self, stored_token: str | None) -> Outputs:
+        """A page opened: find (or make) its workspace, show its dataset, re-attach to its run.
+
+        Only a token this server signed opens a workspace. Anything else (no
+        token, a forged one, a bare workspace id) gets a new workspace, and
+        nothing is created or touched for what was sent.
+        """
+        workspace_id = workspace_of_token(self.settings, stored_token) or new_workspace_id()
         workspace = Workspace(self.settings, workspace_id).ensure()
         page = PageState(workspace_id=workspace_id)
-        out = {"browser_ws": workspace_id, "page": page}
+        out = {"browser_ws": browser_token(self.settings, workspace_id), "page": page}
         out.update(self.dataset.outputs(page, summarise_dataset(workspace, self.settings), "Auto"))
         runs = workspace.list_runs()
         active = [r for r in runs if self.manager.phase(r.run_dir) != "idle"]

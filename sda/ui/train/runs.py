@@ -14,12 +14,13 @@ import gradio as gr
 
 from sda.runs.checkpoints import read_checkpoint_summary
 from sda.runs.folder import new_run_dir, read_run_info
+from sda.server.credentials import require_api_key
 from sda.server.disk_quota import disk_full_message, over_disk_quota
 from sda.server.sessions import QueueFull, TrainingJob, TrainingManager
 from sda.server.settings import AppSettings
 from sda.server.training_quota import start_refusal
 from sda.server.usage import mark_used
-from sda.server.workspace import Workspace, is_valid_workspace_id, run_file_paths
+from sda.server.workspace import Workspace, run_file_paths
 from sda.training.config import ConfigError
 from sda.ui.binding import Outputs, fills
 from sda.ui.serving import servable
@@ -193,12 +194,8 @@ class RunHandlers:
             "model_note": f"Best model so far: {checkpoint_text(path)}.",
         }
 
-    def api_list_runs(self, workspace_id: str) -> list[dict]:
-        """Runs of the workspace whose id is given (the id is the key: unknown ids see nothing)."""
-        if not is_valid_workspace_id(workspace_id):
-            return []
-        workspace = Workspace(self.settings, workspace_id)
-        if not workspace.dir.is_dir():
-            return []
-        mark_used(self.settings, workspace_id)
+    def api_list_runs(self, api_key: str) -> list[dict]:
+        """Runs of the workspace the API key opens (a wrong or old key is refused: ApiKeyRefused)."""
+        workspace = require_api_key(self.settings, api_key)
+        mark_used(self.settings, workspace.id)
         return [dict(zip(RUN_COLUMNS, row)) for row in runs_table(workspace, self.manager)]

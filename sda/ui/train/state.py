@@ -1,7 +1,8 @@
 """What the server remembers about one open page (kept in a gr.State).
 
-The page's workspace id comes from the browser (gr.BrowserState) once, at
-load, and is checked; after that, handlers only trust this server-side copy.
+The page's workspace id comes from the signed token the browser keeps
+(gr.BrowserState) once, at load, after its signature is checked
+(sda/server/credentials.py); after that, handlers only trust this copy.
 """
 
 from __future__ import annotations
