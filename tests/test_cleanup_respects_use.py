@@ -17,6 +17,7 @@ import pytest
 
 from sda.server import usage
 from sda.server.cleanup import CleanupSchedule, cleanup_workspaces
+from sda.server.credentials import new_api_key
 from sda.server.settings import AppSettings
 from sda.server.workspace import Workspace, new_workspace_id
 from sda.ui.binding import Binder, fills
@@ -78,8 +79,8 @@ def test_a_mark_for_an_unknown_id_creates_nothing(settings):
 
 def test_an_api_script_listing_runs_or_models_keeps_its_workspace(settings):
     by_runs, by_models, unused = (_old_workspace(settings) for _ in range(3))
-    assert TrainPage(settings).runs.api_list_runs(by_runs.id) == []
-    assert PlayPage(settings).models.api_list(by_models.id) == []
+    assert TrainPage(settings).runs.api_list_runs(new_api_key(by_runs)) == []
+    assert PlayPage(settings).models.api_list(new_api_key(by_models)) == []
     assert cleanup_workspaces(settings, is_busy=lambda _id: False) == [unused.id]
 
 
@@ -104,7 +105,7 @@ def test_a_workspace_with_an_api_generation_running_is_not_cleaned(settings, mon
     train, play = TrainPage(settings), PlayPage(settings)
     workspace = _old_workspace(settings)
     monkeypatch.setattr(play, "_api_state", lambda ws, model: PlayState(workspace_id=ws, model_key=model))
-    with play._api_play(workspace.id, "run-x"):
+    with play._api_play(new_api_key(workspace), "run-x"):
         _age(workspace)
         assert train.cleanup.run_once() == [] and workspace.dir.is_dir()
     assert train.cleanup.run_once() == [workspace.id]
