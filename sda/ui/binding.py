@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import gradio as gr
 from gradio.blocks import Block
 
-from sda.server.generators import GENERATION_CONCURRENCY
+from sda.server.generators import GENERATION_ADMITTED
 from sda.server.settings import AppSettings
 from sda.ui.public_text import public_value
 from sda.ui.train.state import PageState
@@ -96,7 +96,8 @@ class Binder:
         else:
             options.update(show_progress="hidden")
         if generation:
-            options.update(concurrency_limit=GENERATION_CONCURRENCY, concurrency_id="generation")
+            # The handler's GenerationGate runs a few at once and refuses a workspace's extra jobs.
+            options.update(concurrency_limit=GENERATION_ADMITTED, concurrency_id="generation")
         return options
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sda.server.generators import GeneratorCache
+from sda.server.generation_gate import GenerationGate
+from sda.server.generators import GENERATION_CONCURRENCY, GeneratorCache
 from sda.server.play_files import PlayFiles
 from sda.server.settings import AppSettings
 from sda.server.workspace import Workspace, is_valid_workspace_id
@@ -31,13 +32,16 @@ PLAY_LOAD_OUT = ("play", *PLAY_REFRESH_OUT)
 class PlayPage:
     """Every handler of the Play tab, for one server."""
 
-    def __init__(self, settings: AppSettings, generators: GeneratorCache | None = None) -> None:
+    def __init__(self, settings: AppSettings, generators: GeneratorCache | None = None,
+                 gate: GenerationGate | None = None) -> None:
         self.settings = settings
         self.generators = generators or GeneratorCache()
+        # Every action that runs the model, page and API alike, passes this one gate.
+        self.gate = gate or GenerationGate(GENERATION_CONCURRENCY, settings.max_generations_per_workspace)
         self.models = ModelHandlers(settings, self.generators)
-        self.sounds = SoundHandlers(settings, self.generators)
+        self.sounds = SoundHandlers(settings, self.generators, self.gate)
         self.library = LibraryHandlers(settings)
-        self.export = ExportHandlers(settings, self.generators)
+        self.export = ExportHandlers(settings, self.generators, self.gate)
 
     @fills(*PLAY_LOAD_OUT)
     def load(self, page: PageState | None) -> Outputs:
@@ -89,23 +93,27 @@ class PlayPage:
         self, workspace_id: str, model: str, seconds: float, seed: float, axes: dict | None, evolve: float
     ):
         """One new sound: (audio file, its settings)."""
-        play = self._api_play(workspace_id, model)
-        files, settings = self._api_result(self.sounds.make_new(play, seed, seconds, evolve, dict(axes or {})))
+        with self.gate.job(workspace_id):
+            play = self._api_play(workspace_id, model)
+            files, settings = self._api_result(self.sounds.make_new(play, seed, seconds, evolve, dict(axes or {})))
         return files[0], settings[0]
 
     def api_vary(self, workspace_id: str, model: str, sound, count: float, amount: float, seed: float):
         """Variations of an uploaded sound: (audio files, their settings)."""
-        play = self._api_play(workspace_id, model)
-        return self._api_result(self.sounds.make_variations(play, sound, count, amount, seed, {}))
+        with self.gate.job(workspace_id):
+            play = self._api_play(workspace_id, model)
+            return self._api_result(self.sounds.make_variations(play, sound, count, amount, seed, {}))
 
     def api_morph(self, workspace_id: str, model: str, sound_a, sound_b, steps: float, seconds: float):
         """Morph A into B: ``steps`` files, or with seconds > 0 one continuous sound."""
-        play = self._api_play(workspace_id, model)
         mode = "continuous" if seconds and float(seconds) > 0 else "steps"
-        return self._api_result(self.sounds.make_morph(play, sound_a, sound_b, mode, steps, seconds))
+        with self.gate.job(workspace_id):
+            play = self._api_play(workspace_id, model)
+            return self._api_result(self.sounds.make_morph(play, sound_a, sound_b, mode, steps, seconds))
 
     def api_resynthesise(self, workspace_id: str, model: str, sound, axes: dict | None):
         """An uploaded recording through the model, axes as offsets: (audio file, its settings)."""
-        play = self._api_play(workspace_id, model)
-        files, settings = self._api_result(self.sounds.make_resynthesis(play, sound, dict(axes or {})))
+        with self.gate.job(workspace_id):
+            play = self._api_play(workspace_id, model)
+            files, settings = self._api_result(self.sounds.make_resynthesis(play, sound, dict(axes or {})))
         return files[0], settings[0]
