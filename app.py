@@ -7,6 +7,7 @@ folder and the limits (see sda/server/settings.py).
 
 import sys
 
+from sda.server.limits_report import limits_report
 from sda.server.settings import AppSettings, SettingsError
 from sda.ui.app import build_demo, launch_options
 
@@ -17,4 +18,5 @@ except SettingsError as exc:
 demo = build_demo(settings)
 
 if __name__ == "__main__":
+    print(limits_report(settings), flush=True)  # what one visitor may ask of this server, and the variables
     demo.launch(**launch_options(settings))

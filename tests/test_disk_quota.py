@@ -24,8 +24,9 @@ from web_helpers import FakeRunner
 from sda.server import sessions
 from sda.server.disk_quota import disk_used
 from sda.server.history import History
+from sda.server.public_mode import fairness_default
 from sda.server.sessions import TrainingJob, TrainingManager
-from sda.server.settings import HISTORY_MAX_MB, PUBLIC_WORKSPACE_DISK_MB, AppSettings
+from sda.server.settings import HISTORY_MAX_MB, AppSettings
 from sda.server.training_quota import quota_watch
 from sda.server.workspace import Workspace, new_workspace_id
 from sda.server.workspace_quota import MB, WorkspaceQuota
@@ -208,7 +209,8 @@ def test_a_local_run_without_quota_variables_behaves_as_before(tmp_path, monkeyp
     workspace = Workspace(settings, new_workspace_id()).ensure()
     assert WorkspaceQuota(settings, workspace.id).refusal(10**15, "a petabyte") == ""
     assert WorkspaceQuota(settings, workspace.id).room() is None
-    assert PUBLIC_WORKSPACE_DISK_MB == 1000.0, "the public default the public mode applies"
+    assert fairness_default("workspace_disk_mb", public=True) == 1000.0, "the public default the public mode applies"
+    assert fairness_default("workspace_disk_mb", public=False) is None
 
     monkeypatch.setenv("SDA_WORKSPACE_DISK_MB", "250")
     assert AppSettings.from_env().history_max_bytes == 125 * MB, "history keeps at most half a workspace quota"

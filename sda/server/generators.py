@@ -6,7 +6,7 @@ key includes the weights file's name and time, so the newest best model is
 what plays.
 
 Generation runs beside training on the same cores, at most
-``GENERATION_CONCURRENCY`` at once (the rest wait in Gradio's queue). A
+``GENERATION_CONCURRENCY`` at once (generation_gate.py; the rest wait). A
 2-second sound costs a few hundredths of a second of model time, so a
 training beside a generation every 2 s keeps about 95 % of its speed
 (scripts/bench_play.py); no further throttling is needed.
@@ -23,6 +23,9 @@ from sda.server.models_store import ModelEntry
 
 CACHE_SIZE = 4
 GENERATION_CONCURRENCY = 2  # generations at once on this server (the rest wait in the queue)
+# Jobs Gradio's "generation" queue lets reach the GenerationGate at once: the gate refuses a workspace's
+# second job there, at once, instead of after a wait in Gradio's line.
+GENERATION_ADMITTED = 16
 
 
 def _load(path: Path):

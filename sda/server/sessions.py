@@ -7,7 +7,9 @@ run directory and read the events the engine appends to its metrics.jsonl.
 
 At most ``max_concurrent`` runs train at once. A start over the cap waits in
 a first-come queue of at most ``max_queue`` runs and starts by itself when a
-training ends; beyond that, ``submit`` refuses it (QueueFull).
+training ends; beyond that, ``submit`` refuses it (QueueFull). A workspace
+has at most one run queued or training: ``submit`` refuses a second
+(WorkspaceBusy), so one visitor cannot fill the queue.
 
 Each workspace has a lock (``workspace_lock``): a start checks that the
 workspace has no run going and submits under it, so two tabs of one
@@ -36,6 +38,10 @@ _QUOTA_WATCH_SECONDS = 2.0
 
 class QueueFull(RuntimeError):
     """Every training slot is taken and the queue holds as many runs as the server allows."""
+
+
+class WorkspaceBusy(QueueFull):
+    """The workspace already has a run queued or training (one per workspace)."""
 
 
 @dataclass
@@ -179,6 +185,11 @@ class TrainingManager:
         Raises QueueFull when every slot is taken and the queue is full.
         """
         with self._lock:
+            if self.is_workspace_busy(job.workspace_id):
+                raise WorkspaceBusy(
+                    "A run of yours is already training or waiting; this server trains one run per visitor at a "
+                    "time. Cancel it first, or wait for it to finish."
+                )
             if (self.max_queue is not None and len(self._queue) >= self.max_queue
                     and self.running_count() >= self.max_concurrent):
                 raise QueueFull(

@@ -17,14 +17,24 @@ their own machine and an environment variable to change it:
   SDA_MAX_DISK_GB               most disk all workspaces together may use (no cap); uploads and new runs are
                                 refused beyond it
   SDA_WORKSPACE_DISK_MB         most disk one workspace may use: uploads, runs, sounds, downloads and the copies
-                                served to its browser (no cap; PUBLIC_WORKSPACE_DISK_MB in public mode); every write
+                                served to its browser (no cap; 1000 in public mode); every write
                                 is checked before it happens (see workspace_quota.py)
   SDA_WORKSPACE_TTL_DAYS        delete workspaces untouched this long and not training (7; 0 = never)
   SDA_BROWSER_SECRET            key for the workspace id kept in the browser (default: made once, kept in SDA_DATA_ROOT)
   SDA_TEST_TINY=1               tiny model and short runs, for tests and demos of the page itself
 
   SDA_SUMMARY_MAX_MINUTES       most audio one call of the /summarize_dataset API decodes (120, as
-                                SDA_MAX_TOTAL_MINUTES; public mode lowers it to PUBLIC_SUMMARY_MAX_MINUTES, 10)
+                                SDA_MAX_TOTAL_MINUTES; public mode lowers it to 10)
+Public-server mode (sda/server/public_mode.py: a Space, a non-local GRADIO_SERVER_NAME, or SDA_PUBLIC=1;
+SDA_PUBLIC=0 turns it off) gives these their public default (local default / public default):
+
+  SDA_MAX_EPOCHS, SDA_MAX_TRAINING_MINUTES      (no cap / 300 epochs, 30 min)
+  SDA_MAX_EVENT_QUEUE                 events waiting in Gradio's queue; more are refused (no cap / 64)
+  SDA_MAX_GENERATIONS_PER_WORKSPACE   sounds being made or waiting per workspace; more are refused (no cap / 1)
+  SDA_MAX_PACK_SECONDS                sample pack: sounds x seconds each (3840 / 120)
+  SDA_MAX_VARIATION_SECONDS           variations: count x length of the dropped sound (9600 / 120)
+  SDA_MAX_MORPH_STEPS, SDA_MAX_MORPH_SECONDS    morph in steps / continuous morph length (16, 60 / 8, 20)
+  SDA_MAX_PLAY_INPUT_SECONDS          longest sound dropped on the Play tab (600 / 60)
 
 A setting that makes no sense (not a number, a negative limit, a cap of 0
 trainings) stops the app at start with a message naming the variable.
@@ -39,10 +49,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sda.audio.validation import DurationLimits
+from sda.server.public_mode import PublicModeError, fairness_default, is_public
 
-PUBLIC_SUMMARY_MAX_MINUTES = 10.0  # SDA_SUMMARY_MAX_MINUTES on a public server, unless set
-# --- quota on every write: the public-mode default, and the history's own cap in bytes
-PUBLIC_WORKSPACE_DISK_MB = 1000.0  # SDA_WORKSPACE_DISK_MB when public mode is on and the variable is unset
 HISTORY_MAX_MB = 2000.0  # one workspace's Play history, at most (or half its quota); oldest sounds go first
 
 
@@ -103,6 +111,15 @@ class AppSettings:
     workspace_disk_mb: float | None = None  # one workspace, every byte it causes; None: no cap
     test_tiny: bool = False  # tiny model and short runs, for CI
     summary_max_minutes: float = 120.0  # audio one /summarize_dataset call decodes (lower in public mode)
+    # Fairness limits (defaults here are the local ones; public mode's are in public_mode.FAIRNESS_DEFAULTS).
+    public: bool = False  # strangers share this server: the public defaults apply
+    max_event_queue: int | None = None  # events waiting in Gradio's queue; None: no cap
+    max_generations_per_workspace: int | None = None  # sounds made or waiting per workspace; None: no cap
+    max_pack_seconds: float = 3840.0  # one sample pack: sounds x seconds each
+    max_variation_seconds: float = 9600.0  # one Vary: count x length of the dropped sound
+    max_morph_steps: int = 16  # one morph in steps
+    max_morph_seconds: float = 60.0  # one continuous morph
+    max_play_input_seconds: float = 600.0  # a sound dropped on the Play tab
 
     @property
     def workspaces_root(self) -> Path:
@@ -142,6 +159,14 @@ class AppSettings:
     @classmethod
     def from_env(cls) -> AppSettings:
         """Read the SDA_* variables listed above; unset ones keep their defaults. Raises SettingsError."""
+        try:
+            public = is_public()
+        except PublicModeError as exc:
+            raise SettingsError(str(exc)) from None
+
+        def fair(name: str):
+            return fairness_default(name, public)
+
         return cls(
             data_root=Path(os.environ.get("SDA_DATA_ROOT", "") or Path.cwd()).expanduser().resolve(),
             max_file_mb=_env_number("SDA_MAX_FILE_MB", cls.max_file_mb, above=True),
@@ -152,14 +177,38 @@ class AppSettings:
             max_concurrent_trainings=_env_number("SDA_MAX_CONCURRENT_TRAININGS", None, whole=True, minimum=1,
                                                  unset_means="1 on CPU, 2 on a GPU"),
             max_queue=_env_number("SDA_MAX_QUEUE", cls.max_queue, whole=True, minimum=0),
-            max_epochs=_env_number("SDA_MAX_EPOCHS", None, whole=True, minimum=1, unset_means="no cap"),
-            max_training_minutes=_env_number("SDA_MAX_TRAINING_MINUTES", None, above=True, unset_means="no cap"),
+            max_epochs=_env_number("SDA_MAX_EPOCHS", fair("max_epochs"), whole=True, minimum=1,
+                                   unset_means="no cap" if not public else "300"),
+            max_training_minutes=_env_number("SDA_MAX_TRAINING_MINUTES", fair("max_training_minutes"), above=True,
+                                             unset_means="no cap" if not public else "30"),
             max_disk_gb=_env_number("SDA_MAX_DISK_GB", None, above=True, unset_means="no cap"),
             workspace_ttl_days=_env_number("SDA_WORKSPACE_TTL_DAYS", cls.workspace_ttl_days),
             test_tiny=_env_flag("SDA_TEST_TINY"),
-            summary_max_minutes=_env_number("SDA_SUMMARY_MAX_MINUTES", cls.summary_max_minutes, above=True),
-            workspace_disk_mb=_env_number("SDA_WORKSPACE_DISK_MB", None, above=True, unset_means="no cap"),
+            summary_max_minutes=_env_number("SDA_SUMMARY_MAX_MINUTES", fair("summary_max_minutes"), above=True),
+            workspace_disk_mb=_env_number("SDA_WORKSPACE_DISK_MB", fair("workspace_disk_mb"), above=True,
+                                          unset_means="no cap" if not public else "1000"),
+            **_fairness_from_env(public),
         )
+
+
+def _fairness_from_env(public: bool) -> dict:
+    """The Play and queue limits of public mode (``public``) or a local run, each overridable by its variable."""
+
+    def fair(name: str):
+        return fairness_default(name, public)
+
+    return dict(
+        public=public,
+        max_event_queue=_env_number("SDA_MAX_EVENT_QUEUE", fair("max_event_queue"), whole=True, minimum=1),
+        max_generations_per_workspace=_env_number(
+            "SDA_MAX_GENERATIONS_PER_WORKSPACE", fair("max_generations_per_workspace"), whole=True, minimum=1
+        ),
+        max_pack_seconds=_env_number("SDA_MAX_PACK_SECONDS", fair("max_pack_seconds"), above=True),
+        max_variation_seconds=_env_number("SDA_MAX_VARIATION_SECONDS", fair("max_variation_seconds"), above=True),
+        max_morph_steps=_env_number("SDA_MAX_MORPH_STEPS", fair("max_morph_steps"), whole=True, minimum=2),
+        max_morph_seconds=_env_number("SDA_MAX_MORPH_SECONDS", fair("max_morph_seconds"), above=True),
+        max_play_input_seconds=_env_number("SDA_MAX_PLAY_INPUT_SECONDS", fair("max_play_input_seconds"), above=True),
+    )
 
 
 # Settings the test mode (SDA_TEST_TINY=1) puts under the user's own choices:

@@ -65,7 +65,8 @@ def build_demo(settings: AppSettings | None = None, train: TrainPage | None = No
         build_train_api(train, c["page"])
         build_play_api(play)
 
-    demo.queue(default_concurrency_limit=8)
+    # A full queue refuses new events at once (SDA_MAX_EVENT_QUEUE; no cap on a local run).
+    demo.queue(default_concurrency_limit=8, max_size=settings.max_event_queue)
     train.start_cleanup()  # old workspaces go in a thread of their own, never in a page load
     return demo
 

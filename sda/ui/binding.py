@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import gradio as gr
 from gradio.blocks import Block
 
-from sda.server.generators import GENERATION_CONCURRENCY
+from sda.server.generators import GENERATION_ADMITTED
 from sda.server.settings import AppSettings
 from sda.server.usage import GENERATIONS, mark_used
 from sda.ui.play.state import PlayState
@@ -106,7 +106,8 @@ class Binder:
         else:
             options.update(show_progress="hidden")
         if generation:
-            options.update(concurrency_limit=GENERATION_CONCURRENCY, concurrency_id="generation")
+            # The handler's GenerationGate runs a few at once and refuses a workspace's extra jobs.
+            options.update(concurrency_limit=GENERATION_ADMITTED, concurrency_id="generation")
         return options
 
 

@@ -17,12 +17,14 @@ import gradio as gr
 import soundfile as sf
 
 from sda.generation.naming import safe_stem
-from sda.server.generators import GeneratorCache
+from sda.server.generation_gate import GenerationBusy, GenerationGate
+from sda.server.generators import GENERATION_CONCURRENCY, GeneratorCache
 from sda.server.play_files import PlayFiles
 from sda.server.settings import AppSettings
 from sda.server.workspace_quota import FREE_SOME_SPACE, WorkspaceQuota, size_text
 from sda.server.write_sizes import export_bytes, pack_bytes
 from sda.ui.binding import Outputs, fills
+from sda.ui.play.cost_limits import check_pack
 from sda.ui.play.sounds import checked_seconds
 from sda.ui.play.state import PlayState
 from sda.ui.serving import servable
@@ -47,15 +49,37 @@ def export_settings(fmt: str, rate, depth: str, normalise: bool = True):
 
 
 class ExportHandlers:
-    def __init__(self, settings: AppSettings, generators: GeneratorCache) -> None:
+    def __init__(self, settings: AppSettings, generators: GeneratorCache, gate: GenerationGate | None = None) -> None:
         self.settings = settings
         self.generators = generators
+        self.gate = gate or GenerationGate(GENERATION_CONCURRENCY, settings.max_generations_per_workspace)
 
     @fills("export_file", "export_note")
     def export(self, play: PlayState | None, fmt: str, rate: int, depth: str, normalise: bool) -> Outputs:
         """The sound in the main player (or the history row picked last) as a file with its sidecar."""
         if play is None:
             return {}
+        try:
+            with self.gate.job(play.workspace_id):  # it may make the sound again: one of the workspace's jobs
+                return self._export(play, fmt, rate, depth, normalise)
+        except GenerationBusy as exc:
+            return {"export_note": str(exc)}
+
+    @fills("pack_file", "pack_note")
+    def pack(self, play: PlayState | None, count: float, randomise: bool, seed: float | None, seconds: float,
+             evolve: float, fmt: str, rate: int, depth: str, normalise: bool, *axis_values: float) -> Outputs:
+        """N sounds in one zip: the current settings with seeds counting up, or random slider positions
+        inside the safe ranges."""
+        if play is None:
+            return {}
+        try:
+            with self.gate.job(play.workspace_id):
+                return self._pack(play, count, randomise, seed, seconds, evolve, fmt, rate, depth, normalise,
+                                  *axis_values)
+        except GenerationBusy as exc:
+            return {"pack_note": str(exc)}
+
+    def _export(self, play: PlayState, fmt: str, rate: int, depth: str, normalise: bool) -> Outputs:
         files = PlayFiles.of(self.settings, play.workspace_id)
         item = files.history.get(play.current) if play.current else None
         if item is None:
@@ -107,13 +131,8 @@ class ExportHandlers:
         except (KeyError, TypeError, ValueError):
             return None
 
-    @fills("pack_file", "pack_note")
-    def pack(self, play: PlayState | None, count: float, randomise: bool, seed: float | None, seconds: float,
-             evolve: float, fmt: str, rate: int, depth: str, normalise: bool, *axis_values: float) -> Outputs:
-        """N sounds in one zip: the current settings with seeds counting up, or random slider positions
-        inside the safe ranges."""
-        if play is None:
-            return {}
+    def _pack(self, play: PlayState, count: float, randomise: bool, seed: float | None, seconds: float,
+              evolve: float, fmt: str, rate: int, depth: str, normalise: bool, *axis_values: float) -> Outputs:
         files = PlayFiles.of(self.settings, play.workspace_id)
         entry = files.models.get(play.model_key) if play.model_key else None
         if entry is None:
@@ -122,6 +141,7 @@ class ExportHandlers:
             settings = export_settings(fmt, rate, depth, normalise)
             seconds = checked_seconds(seconds)
             count = max(1, min(int(count or 8), MAX_PACK))
+            check_pack(self.settings, count, seconds)
             base_seed = int(seed or 0)
         except (TypeError, ValueError) as exc:
             return {"pack_note": str(exc)}

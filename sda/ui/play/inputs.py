@@ -19,8 +19,8 @@ from sda.audio.validation import SUPPORTED_NAMES
 from sda.server.settings import AppSettings
 
 # Longest recording Play takes in (vary, morph and resynthesis run a whole
-# file through the model at once). The Train tab's limits may be lower.
-PLAY_MAX_SECONDS = 600.0
+# file through the model at once) is SDA_MAX_PLAY_INPUT_SECONDS (600 s, 60 s
+# in public mode). The Train tab's limits may be lower.
 # What gr.File hands a handler: a path (str), a list of paths, an object with .name or .path, or None.
 UploadValue = Any
 
@@ -31,7 +31,7 @@ class DroppedSoundError(ValueError):
 
 def max_seconds(settings: AppSettings) -> float:
     per_file = getattr(settings, "max_file_minutes", None)  # a per-file cap, where the server has one
-    limits = [PLAY_MAX_SECONDS, settings.max_total_minutes * 60]
+    limits = [settings.max_play_input_seconds, settings.max_total_minutes * 60]
     if per_file:
         limits.append(float(per_file) * 60)
     return min(limits)
@@ -66,16 +66,19 @@ def read_dropped_sound(upload: UploadValue, settings: AppSettings, what: str = "
     except Exception:  # an unreadable header: load_audio below names the reason
         seconds = 0.0
     if seconds > limit:
-        raise DroppedSoundError(
-            f"'{name}' lasts {seconds:.0f} s; Play takes sounds up to {limit:.0f} s. Trim it and drop it again."
-        )
+        raise DroppedSoundError(_too_long(name, seconds, limit))
     try:
         clip = load_audio(path)
     except AudioLoadError as exc:
         raise DroppedSoundError(f"'{name}' cannot be used: {exc}.") from None
     if clip.duration_s > limit:
-        raise DroppedSoundError(f"'{name}' lasts {clip.duration_s:.0f} s; Play takes sounds up to {limit:.0f} s.")
+        raise DroppedSoundError(_too_long(name, clip.duration_s, limit))
     return clip.audio, name
+
+
+def _too_long(name: str, seconds: float, limit: float) -> str:
+    return (f"'{name}' lasts {seconds:.0f} s; this server takes dropped sounds of at most {limit:.0f} s. "
+            "Trim it and drop it again. (Server setting SDA_MAX_PLAY_INPUT_SECONDS.)")
 
 
 def _original_name(path: Path) -> str:

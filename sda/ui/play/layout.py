@@ -17,7 +17,7 @@ import gradio as gr
 
 from sda.audio.io import AUDIO_EXTENSIONS
 from sda.generation.checks import MAX_SECONDS, MIN_SECONDS
-from sda.server.generators import GENERATION_CONCURRENCY
+from sda.server.generators import GENERATION_ADMITTED
 from sda.server.history import HISTORY_COLUMNS
 from sda.ui.api_errors import public_errors
 from sda.ui.binding import Binder, Components
@@ -311,7 +311,7 @@ def build_play_api(play: PlayPage) -> None:
         return public_errors(method, play.settings)
 
     text, number = (lambda: gr.Textbox(visible=False)), (lambda: gr.Number(visible=False))
-    queue = dict(concurrency_limit=GENERATION_CONCURRENCY, concurrency_id="generation")
+    queue = dict(concurrency_limit=GENERATION_ADMITTED, concurrency_id="generation")  # PlayPage.gate runs them
     gr.Button(visible=False).click(
         api(play.api_generate), [text(), text(), number(), number(), gr.JSON(visible=False), number()],
         [gr.File(visible=False), gr.JSON(visible=False)], api_name="generate", **queue,

@@ -15,7 +15,8 @@ from pathlib import Path
 import gradio as gr
 
 from sda.server.credentials import has_api_key, new_api_key, require_api_key
-from sda.server.generators import GeneratorCache
+from sda.server.generation_gate import GenerationGate
+from sda.server.generators import GENERATION_CONCURRENCY, GeneratorCache
 from sda.server.play_files import PlayFiles
 from sda.server.settings import AppSettings
 from sda.server.usage import GENERATIONS, mark_used
@@ -37,13 +38,16 @@ PLAY_LOAD_OUT = ("play", *PLAY_REFRESH_OUT)
 class PlayPage:
     """Every handler of the Play tab, for one server."""
 
-    def __init__(self, settings: AppSettings, generators: GeneratorCache | None = None) -> None:
+    def __init__(self, settings: AppSettings, generators: GeneratorCache | None = None,
+                 gate: GenerationGate | None = None) -> None:
         self.settings = settings
         self.generators = generators or GeneratorCache()
+        # Every action that runs the model, page and API alike, passes this one gate.
+        self.gate = gate or GenerationGate(GENERATION_CONCURRENCY, settings.max_generations_per_workspace)
         self.models = ModelHandlers(settings, self.generators)
-        self.sounds = SoundHandlers(settings, self.generators)
+        self.sounds = SoundHandlers(settings, self.generators, self.gate)
         self.library = LibraryHandlers(settings)
-        self.export = ExportHandlers(settings, self.generators)
+        self.export = ExportHandlers(settings, self.generators, self.gate)
 
     @fills(*PLAY_LOAD_OUT)
     def load(self, page: PageState | None) -> Outputs:
@@ -91,7 +95,7 @@ class PlayPage:
         """The Play state of an API call; the workspace counts as used, and busy while the call runs."""
         workspace = require_api_key(self.settings, api_key)
         mark_used(self.settings, workspace.id)
-        with GENERATIONS.running(workspace.id):
+        with self.gate.job(workspace.id), GENERATIONS.running(workspace.id):
             yield self._api_state(workspace.id, model)
 
     def _api_state(self, workspace_id: str, model: str) -> PlayState:

@@ -17,7 +17,8 @@ import soundfile as sf
 from sda.audio.io import SAMPLE_RATE
 from sda.generation.checks import MAX_SECONDS, MIN_SECONDS, SECONDS_RANGE
 from sda.generation.naming import safe_stem
-from sda.server.generators import GeneratorCache
+from sda.server.generation_gate import GenerationBusy, GenerationGate
+from sda.server.generators import GENERATION_CONCURRENCY, GeneratorCache
 from sda.server.history import HistoryItem
 from sda.server.pictures import sound_picture
 from sda.server.play_files import PlayFiles
@@ -25,6 +26,7 @@ from sda.server.settings import AppSettings
 from sda.server.workspace_quota import WorkspaceQuota
 from sda.server.write_sizes import history_bytes
 from sda.ui.binding import Outputs, fills
+from sda.ui.play.cost_limits import PlayLimitError, check_morph_seconds, check_morph_steps, check_variations
 from sda.ui.play.inputs import DroppedSoundError, UploadValue, read_dropped_sound
 from sda.ui.play.library import history_table
 from sda.ui.play.models import AXIS_NAMES
@@ -41,9 +43,10 @@ class PlayError(ValueError):
 
 
 class SoundHandlers:
-    def __init__(self, settings: AppSettings, generators: GeneratorCache) -> None:
+    def __init__(self, settings: AppSettings, generators: GeneratorCache, gate: GenerationGate | None = None) -> None:
         self.settings = settings
         self.generators = generators
+        self.gate = gate or GenerationGate(GENERATION_CONCURRENCY, settings.max_generations_per_workspace)
 
     # ------------------------------------------------------------- controls
     @fills(*AXIS_NAMES)
@@ -94,8 +97,9 @@ class SoundHandlers:
         if play is None:
             return {}
         try:
-            items = make()
-        except (PlayError, DroppedSoundError) as exc:
+            with self.gate.job(play.workspace_id):  # a workspace's extra job is refused here, at once
+                items = make()
+        except (PlayError, DroppedSoundError, PlayLimitError, GenerationBusy) as exc:
             return {"play_note": str(exc)}
         except ValueError as exc:  # GenerationError: the engine's own sentence
             return {"play_note": f"Could not make the sound: {exc}"}
@@ -143,6 +147,7 @@ class SoundHandlers:
         generator, entry = self._generator(play)
         audio, name = read_dropped_sound(upload, self.settings, "a sound to vary")
         count = max(1, min(int(count or 4), 16))
+        check_variations(self.settings, count, len(audio) / SAMPLE_RATE)
         amount = float(amount if amount is not None else 0.5)
         self._room(play, [len(audio) / SAMPLE_RATE] * count, f"{count} variation{'s' if count != 1 else ''}")
         sounds = generator.vary(audio, count=count, amount=amount, seed=_seed(seed), axes=axes or None)
@@ -164,10 +169,12 @@ class SoundHandlers:
         audio_b, name_b = read_dropped_sound(upload_b, self.settings, "sound B")
         if str(mode).lower().startswith("continuous"):
             seconds = checked_seconds(seconds)
+            check_morph_seconds(self.settings, seconds)
             self._room(play, [seconds], "this morph")
             sound = generator.morph_continuous(audio_a, audio_b, seconds=seconds)
             return [self._keep(play, entry, sound, "morph", f"{name_a} turning into {name_b} · {seconds:g} s", {})]
-        steps = max(2, min(int(steps or 5), 16))
+        steps = max(2, int(steps or 5))
+        check_morph_steps(self.settings, steps)
         self._room(play, [max(len(audio_a), len(audio_b)) / SAMPLE_RATE] * steps, f"a morph in {steps} steps")
         sounds = generator.morph(audio_a, audio_b, steps=steps)
         return [

@@ -145,6 +145,18 @@ def build_config(file_count: int, preset: str, values: dict[str, Any] | None = N
     return caps.apply(config, values or {})
 
 
+def epochs_lowered_note(file_count: int, preset: str, values: dict[str, Any] | None = None, tiny: bool = False,
+                        caps: ServerCaps = ServerCaps()) -> str:
+    """What the page says when the server's epoch cap lowered the preset's epochs ("" when it did not)."""
+    if caps.max_epochs is None:
+        return ""
+    wanted = build_config(file_count, preset, values, tiny).max_epochs
+    if wanted <= caps.max_epochs:
+        return ""
+    return (f"This server trains at most {caps.max_epochs} epochs per run (server setting SDA_MAX_EPOCHS), so the "
+            f"preset's {wanted} epochs were lowered to {caps.max_epochs}.")
+
+
 def resume_config(run_config: dict, values: dict[str, Any], caps: ServerCaps = ServerCaps()) -> TrainingConfig | None:
     """The config to resume with: None (the checkpoint's own) unless the user changed a field or the server
     caps runs."""
@@ -166,6 +178,7 @@ __all__ = [
     "ConfigError",
     "ServerCaps",
     "build_config",
+    "epochs_lowered_note",
     "preset_hint",
     "resume_config",
 ]

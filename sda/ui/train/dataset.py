@@ -137,7 +137,10 @@ class DatasetHandlers:
         reason = config.preset_reason if count else "Add sounds to see which preset Auto picks for them."
         if preset != "Auto" and count:
             reason = f"{preset}: {_preset_blurb(config.preset)}"
-        out = {"preset_reason": reason}
+        lowered = config_form.epochs_lowered_note(
+            max(count, 1), preset, tiny=self.settings.test_tiny, caps=config_form.ServerCaps.of(self.settings)
+        )
+        out = {"preset_reason": f"{reason}  \n{lowered}" if lowered else reason}
         for key, value in config_form.preset_hint(config).items():
             out[f"adv_{key}"] = gr.update(placeholder=f"{value:g}" if isinstance(value, float) else str(value))
         return out

@@ -62,6 +62,10 @@ class RunHandlers:
                                                   self.settings.test_tiny, ServerCaps.of(self.settings))
             except ConfigError as exc:
                 return {"settings_msg": f"**Problem:** {exc}"}
+            lowered = config_form.epochs_lowered_note(
+                page.dataset.file_count, preset, dict(zip(ADVANCED_KEYS, advanced)), self.settings.test_tiny,
+                ServerCaps.of(self.settings),
+            )
             run_dir = new_run_dir(workspace.runs)
             try:
                 self.manager.submit(TrainingJob(run_dir, workspace.id, config, workspace.dataset_files(),
@@ -70,7 +74,7 @@ class RunHandlers:
                 shutil.rmtree(run_dir, ignore_errors=True)
                 return {"settings_msg": f"**Problem:** {exc}"}
         out = self.live.attach(page, run_dir)
-        out["settings_msg"] = ""
+        out["settings_msg"] = lowered  # the page says when the server's cap lowered the preset's epochs
         return out
 
     def _refusal(self, workspace: Workspace) -> str:
