@@ -49,7 +49,9 @@ sys.path.insert(0, str(REPO / "scripts"))
 from bench_decode_bomb import start_server  # noqa: E402
 
 from sda.bench.synth import make_sound_set  # noqa: E402
-from sda.server.workspace import new_workspace_id  # noqa: E402
+from sda.server.credentials import browser_token, new_api_key  # noqa: E402
+from sda.server.settings import AppSettings  # noqa: E402
+from sda.server.workspace import Workspace, new_workspace_id  # noqa: E402
 
 MODEL = "run-bench"
 
@@ -64,10 +66,12 @@ def train_model(root: Path) -> Path:
     return run
 
 
-def workspace_with(data_root: Path, run: Path) -> str:
-    workspace_id = new_workspace_id()
-    shutil.copytree(run, data_root / "workspaces" / workspace_id / "runs" / MODEL)
-    return workspace_id
+def workspace_with(data_root: Path, run: Path) -> tuple[str, str]:
+    """A workspace holding the model: (its browser token, its API key), as the page and a script get them."""
+    settings = AppSettings(data_root=data_root)
+    workspace = Workspace(settings, new_workspace_id()).ensure()
+    shutil.copytree(run, workspace.dir / "runs" / MODEL)
+    return browser_token(settings, workspace.id), new_api_key(workspace)
 
 
 class PageSession:
@@ -125,14 +129,15 @@ def pack_outcome(message: dict) -> str:
 class Flood:
     """Workspace A asking for sounds and packs, over and over, until told to stop."""
 
-    def __init__(self, url: str, workspace: str, size: int) -> None:
+    def __init__(self, url: str, workspace: tuple[str, str], size: int) -> None:
         from gradio_client import Client
 
         self.client = Client(url, verbose=False)
         self.page = PageSession(url)
-        self.page.call("ui_load", [workspace])  # bind the page session to workspace A
+        token, self.api_key = workspace
+        self.page.call("ui_load", [token])  # bind the page session to workspace A
         self.page.call("play_load", [None])
-        self.workspace, self.size = workspace, size
+        self.size = size
         self.outcomes: Counter[str] = Counter()
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._generates, daemon=True),
@@ -140,7 +145,7 @@ class Flood:
 
     def _generates(self) -> None:
         while not self._stop.is_set():
-            jobs = [self.client.submit(self.workspace, MODEL, 2.0, i, None, 0.0, api_name="/generate")
+            jobs = [self.client.submit(self.api_key, MODEL, 2.0, i, None, 0.0, api_name="/generate")
                     for i in range(self.size)]
             for job in jobs:
                 try:
@@ -172,15 +177,15 @@ class Flood:
         self._stop.set()
 
 
-def timed_generates(url: str, workspace: str, tries: int) -> list[float]:
+def timed_generates(url: str, workspace: tuple[str, str], tries: int) -> list[float]:
     from gradio_client import Client
 
-    client = Client(url, verbose=False)
-    client.predict(workspace, MODEL, 2.0, 0, None, 0.0, api_name="/generate")  # warm: model loaded
+    client, api_key = Client(url, verbose=False), workspace[1]
+    client.predict(api_key, MODEL, 2.0, 0, None, 0.0, api_name="/generate")  # warm: model loaded
     times = []
     for seed in range(tries):
         started = time.perf_counter()
-        client.predict(workspace, MODEL, 2.0, seed + 1, None, 0.0, api_name="/generate")
+        client.predict(api_key, MODEL, 2.0, seed + 1, None, 0.0, api_name="/generate")
         times.append(time.perf_counter() - started)
     return times
 

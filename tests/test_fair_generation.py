@@ -20,6 +20,7 @@ import pytest
 from audio_files import write_tone
 
 from sda.generation import load_generator
+from sda.server.credentials import new_api_key
 from sda.server.generators import GeneratorCache
 from sda.server.public_mode import FAIRNESS_DEFAULTS
 from sda.server.settings import AppSettings
@@ -106,7 +107,8 @@ def test_the_api_shares_the_workspace_share_of_the_page(kit_run, tmp_path):
     first, _ = _in_thread(lambda: _generate(server, alice))
     assert server.entered.wait(60)
     with pytest.raises(ValueError, match="still being made"):
-        server.play.api_generate(alice.workspace_id, alice.model_key, 1.0, 5, None, 0.0)
+        key = new_api_key(Workspace(server.play.settings, alice.workspace_id))
+        server.play.api_generate(key, alice.model_key, 1.0, 5, None, 0.0)
     server.release.set()
     first.join(60)
 
