@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -165,31 +164,3 @@ def test_a_local_run_keeps_todays_largest_pack_and_longest_inputs(tmp_path):
     check_variations(local, 16, 600.0)
     check_morph_steps(local, 16)
     assert max_seconds(local) == 600.0
-
-
-def test_a_long_job_makes_way_for_another_workspaces_single_sound_and_never_for_its_own():
-    from sda.server.generation_gate import GenerationGate
-
-    gate = GenerationGate(slots=2, per_workspace=2)
-    started, release, waited = threading.Event(), threading.Event(), []
-
-    def bob_generates():
-        with gate.job("bob", short=True):
-            started.set()
-            release.wait(10)
-
-    bob = threading.Thread(target=bob_generates)
-    bob.start()
-    assert started.wait(10)
-    alice = threading.Thread(target=lambda: waited.append(gate.make_way("alice", longest_s=10)))
-    alice.start()
-    alice.join(0.5)
-    assert alice.is_alive(), "Alice's pack went on while Bob's one sound was being made"
-    release.set()
-    alice.join(10)
-    bob.join(10)
-    assert not alice.is_alive() and waited == [None]
-    with gate.job("alice", short=True):  # her own short job never holds her pack back
-        t0 = time.monotonic()
-        gate.make_way("alice")
-        assert time.monotonic() - t0 < 0.5

@@ -5,16 +5,11 @@ once instead of after a long wait in line); the gate then runs at most
 ``slots`` of them at a time and refuses, before any work, a workspace's job
 beyond its ``per_workspace`` share. One visitor flooding the server so holds
 one slot at most, and everyone else's Generate still gets the other.
-
-Both slots share the same cores, so a long job (a sample pack) also makes
-way between its sounds while another workspace's short job (one sound) runs:
-the short one then has the machine to itself for its fraction of a second.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,9 +27,7 @@ class GenerationGate:
         self.per_workspace = per_workspace
         self._running = threading.BoundedSemaphore(slots)
         self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
         self._jobs: Counter[str] = Counter()  # workspace -> jobs waiting or running
-        self._short: Counter[str] = Counter()  # workspace -> short jobs running (holding a slot)
 
     def jobs_of(self, workspace: str) -> int:
         """Jobs of ``workspace`` waiting for a slot or running."""
@@ -42,11 +35,8 @@ class GenerationGate:
             return self._jobs[workspace]
 
     @contextmanager
-    def job(self, workspace: str, short: bool = False) -> Iterator[None]:
-        """Hold a generation slot for ``workspace`` (waiting for one); GenerationBusy at once beyond its share.
-
-        ``short``: one sound, which long jobs of other workspaces make way for (see ``make_way``).
-        """
+    def job(self, workspace: str) -> Iterator[None]:
+        """Hold a generation slot for ``workspace`` (waiting for one); GenerationBusy at once beyond its share."""
         with self._lock:
             if self.per_workspace is not None and self._jobs[workspace] >= self.per_workspace:
                 raise GenerationBusy(
@@ -57,40 +47,12 @@ class GenerationGate:
             self._jobs[workspace] += 1
         try:
             with self._running:
-                if not short:
-                    yield
-                else:
-                    self._count_short(workspace, +1)
-                    try:
-                        yield
-                    finally:
-                        self._count_short(workspace, -1)
+                yield
         finally:
             with self._lock:
                 self._jobs[workspace] -= 1
                 if self._jobs[workspace] <= 0:
                     del self._jobs[workspace]
-
-    def _count_short(self, workspace: str, change: int) -> None:
-        with self._changed:
-            self._short[workspace] += change
-            if self._short[workspace] <= 0:
-                del self._short[workspace]
-            self._changed.notify_all()
-
-    def make_way(self, workspace: str, longest_s: float = 10.0) -> None:
-        """Called by a long job between its sounds: wait while another workspace's short job runs.
-
-        Only short jobs are waited for, and never for more than ``longest_s``,
-        so two long jobs never wait for each other.
-        """
-        deadline = time.monotonic() + longest_s
-        with self._changed:
-            while any(count for owner, count in self._short.items() if owner != workspace):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return
-                self._changed.wait(left)
 
 
 def _count(n: int) -> str:

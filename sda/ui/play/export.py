@@ -171,7 +171,6 @@ class ExportHandlers:
         try:
             with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
                 for index in range(count):
-                    self.gate.make_way(play.workspace_id)  # another visitor's one sound goes first
                     axes = ({a.key: round(rng.uniform(a.safe_min, a.safe_max), 3) for a in play.axes}
                             if randomise else fixed)
                     sound = generator.generate(seconds=seconds, seed=base_seed + index, axes=axes,

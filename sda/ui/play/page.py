@@ -91,13 +91,11 @@ class PlayPage:
 
     # ------------------------------------------------------------------- API
     @contextmanager
-    def _api_play(self, api_key: str, model: str, short: bool = False) -> Iterator[PlayState]:
-        """The Play state of an API call; the workspace counts as used, and busy while the call runs.
-
-        ``short``: the call makes one sound (see GenerationGate.job)."""
+    def _api_play(self, api_key: str, model: str) -> Iterator[PlayState]:
+        """The Play state of an API call; the workspace counts as used, and busy while the call runs."""
         workspace = require_api_key(self.settings, api_key)
         mark_used(self.settings, workspace.id)
-        with self.gate.job(workspace.id, short), GENERATIONS.running(workspace.id):
+        with self.gate.job(workspace.id), GENERATIONS.running(workspace.id):
             yield self._api_state(workspace.id, model)
 
     def _api_state(self, workspace_id: str, model: str) -> PlayState:
@@ -120,7 +118,7 @@ class PlayPage:
         self, api_key: str, model: str, seconds: float, seed: float, axes: dict | None, evolve: float
     ):
         """One new sound: (audio file, its settings)."""
-        with self._api_play(api_key, model, short=True) as play:
+        with self._api_play(api_key, model) as play:
             files, settings = self._api_result(self.sounds.make_new(play, seed, seconds, evolve, dict(axes or {})))
         return files[0], settings[0]
 
@@ -137,6 +135,6 @@ class PlayPage:
 
     def api_resynthesise(self, api_key: str, model: str, sound, axes: dict | None):
         """An uploaded recording through the model, axes as offsets: (audio file, its settings)."""
-        with self._api_play(api_key, model, short=True) as play:
+        with self._api_play(api_key, model) as play:
             files, settings = self._api_result(self.sounds.make_resynthesis(play, sound, dict(axes or {})))
         return files[0], settings[0]

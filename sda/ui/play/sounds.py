@@ -72,8 +72,7 @@ class SoundHandlers:
     def generate(self, play: PlayState | None, seed: float | None, seconds: float, evolve: float,
                  *axis_values: float) -> Outputs:
         """A new sound at the sliders' position."""
-        return self._act(play, lambda: self.make_new(play, seed, seconds, evolve, slider_axes(play, axis_values)),
-                         short=True)
+        return self._act(play, lambda: self.make_new(play, seed, seconds, evolve, slider_axes(play, axis_values)))
 
     @fills(*RESULT_OUT)
     def vary(self, play: PlayState | None, upload: UploadValue, count: float, amount: float, seed: float | None,
@@ -92,14 +91,13 @@ class SoundHandlers:
     @fills(*RESULT_OUT)
     def resynthesise(self, play: PlayState | None, upload: UploadValue, *axis_values: float) -> Outputs:
         """A dropped recording played through the model, pushed along the sliders' axes."""
-        return self._act(play, lambda: self.make_resynthesis(play, upload, slider_axes(play, axis_values)),
-                         short=True)
+        return self._act(play, lambda: self.make_resynthesis(play, upload, slider_axes(play, axis_values)))
 
-    def _act(self, play: PlayState | None, make: Callable[[], list[HistoryItem]], short: bool = False) -> Outputs:
+    def _act(self, play: PlayState | None, make: Callable[[], list[HistoryItem]]) -> Outputs:
         if play is None:
             return {}
         try:
-            with self.gate.job(play.workspace_id, short):  # a workspace's extra job is refused here, at once
+            with self.gate.job(play.workspace_id):  # a workspace's extra job is refused here, at once
                 items = make()
         except (PlayError, DroppedSoundError, PlayLimitError, GenerationBusy) as exc:
             return {"play_note": str(exc)}
