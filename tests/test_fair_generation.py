@@ -21,6 +21,7 @@ from audio_files import write_tone
 
 from sda.generation import load_generator
 from sda.server.credentials import new_api_key
+from sda.server.generation_gate import generating
 from sda.server.generators import GeneratorCache
 from sda.server.public_mode import FAIRNESS_DEFAULTS
 from sda.server.settings import AppSettings
@@ -79,6 +80,8 @@ def test_a_second_job_of_one_workspace_is_refused_at_once_and_another_workspace_
     alice, bob = server.states
     first, first_box = _in_thread(lambda: _generate(server, alice))
     assert server.entered.wait(60), "alice's first sound is being made"
+    assert generating(alice.workspace_id), "a workspace whose sound is being made is busy: cleanup leaves it"
+    assert not generating(bob.workspace_id)
 
     for again in (lambda: _generate(server, alice, seed=2), lambda: _pack(server, alice)):
         refused, box = _in_thread(again)
@@ -99,6 +102,7 @@ def test_a_second_job_of_one_workspace_is_refused_at_once_and_another_workspace_
     assert first_box["out"].get("gen_audio"), first_box["out"].get("play_note")
     assert _generate(server, alice, seed=3).get("gen_audio"), "once it finished, alice may ask again"
     assert server.play.gate.jobs_of(alice.workspace_id) == 0
+    assert not generating(alice.workspace_id)
 
 
 def test_the_api_shares_the_workspace_share_of_the_page(kit_run, tmp_path):

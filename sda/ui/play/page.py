@@ -19,7 +19,7 @@ from sda.server.generation_gate import GenerationGate
 from sda.server.generators import GENERATION_CONCURRENCY, GeneratorCache
 from sda.server.play_files import PlayFiles
 from sda.server.settings import AppSettings
-from sda.server.usage import GENERATIONS, mark_used
+from sda.server.usage import mark_used
 from sda.server.workspace import Workspace
 from sda.ui.binding import Outputs, fills
 from sda.ui.play.export import ExportHandlers
@@ -95,7 +95,7 @@ class PlayPage:
         """The Play state of an API call; the workspace counts as used, and busy while the call runs."""
         workspace = require_api_key(self.settings, api_key)
         mark_used(self.settings, workspace.id)
-        with self.gate.job(workspace.id), GENERATIONS.running(workspace.id):
+        with self.gate.job(workspace.id):
             yield self._api_state(workspace.id, model)
 
     def _api_state(self, workspace_id: str, model: str) -> PlayState:
