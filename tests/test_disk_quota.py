@@ -173,7 +173,7 @@ def test_an_upload_past_the_workspace_quota_is_left_out_naming_it(tmp_path):
 
 def test_a_training_stops_before_its_checkpoints_pass_the_quota_and_start_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(sessions, "_QUOTA_WATCH_SECONDS", 0.05)
-    settings = AppSettings(data_root=tmp_path / "data", workspace_disk_mb=2.5)
+    settings = AppSettings(data_root=tmp_path / "data", workspace_disk_mb=3.5)
     workspace = Workspace(settings, new_workspace_id()).ensure()
     run_dir = workspace.runs / "run-1"
     (run_dir / "checkpoints").mkdir(parents=True)
@@ -183,14 +183,17 @@ def test_a_training_stops_before_its_checkpoints_pass_the_quota_and_start_is_ref
                               quota_watch=quota_watch(settings))
     manager.submit(TrainingJob(run_dir, workspace.id, None, []))
     time.sleep(0.3)
-    assert manager.phase(run_dir) == "running", "one more 1 MB checkpoint still fits in 2.5 MB"
+    assert manager.phase(run_dir) == "running", "two more 1 MB checkpoints still fit in 3.5 MB"
 
-    (run_dir / "checkpoints" / "checkpoint_epoch0002.pt").write_bytes(b"x" * MB)  # 2 MB held: no room for a third
+    # 2 MB held: room for one more, but not for the one that may come before the next look as well
+    (run_dir / "checkpoints" / "checkpoint_epoch0002.pt").write_bytes(b"x" * MB)
     assert runner.cancelled.wait(5), "the run is stopped (the engine saves its checkpoint on cancel)"
     note = manager.stop_note(run_dir)
-    assert "SDA_WORKSPACE_DISK_MB" in note and "next checkpoint" in note and "Resume" in note
+    assert "SDA_WORKSPACE_DISK_MB" in note and "next checkpoints" in note and "Resume" in note
     shown = status_markdown("cancelled", SimpleNamespace(epochs=[], checkpoint=None, complete=None), manager, run_dir)
     assert shown.startswith("**Disk quota:**") and note in shown
+    restarted = TrainingManager(1, runner_factory=FakeRunner, device_resolver=lambda: "cpu")
+    assert restarted.stop_note(run_dir) == note, "after a restart the page still says the quota stopped the run"
 
     page = TrainPage(settings, manager)
     message = page.runs.start(PageState(workspace_id=workspace.id), "Auto")["settings_msg"]
