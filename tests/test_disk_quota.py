@@ -109,6 +109,24 @@ def test_a_generation_is_refused_at_the_quota_and_fits_when_there_is_room(kit_wo
     assert out["gen_audio"] and len(history.list()) == listed + 1
 
 
+def test_at_the_quota_the_oldest_history_sounds_make_way_for_a_new_one(kit_workspace):
+    page, play = _with_room(kit_workspace, room_mb=50)
+    history = page.library.files(play).history
+    sliders = [0.0] * len(play.axes)
+    for seed in (11, 12, 13):
+        assert page.sounds.generate(play, seed, 2.0, 0.0, *sliders).get("gen_audio")
+    kept = [item.id for item in history.list()]
+    assert len(kept) >= 3
+
+    page, play = _with_room(kit_workspace, room_mb=0.2)  # full: one more 2-s sound does not fit as things are
+    out = page.sounds.generate(play, 14, 2.0, 0.0, *sliders)
+    assert out.get("gen_audio"), out.get("play_note")
+    now = [item.id for item in history.list()]
+    assert kept[-1] not in now, "the oldest sound made way"
+    assert kept[0] in now, "only as many as needed went: the newest of the earlier sounds stays"
+    assert WorkspaceQuota(page.settings, play.workspace_id).room() >= 0
+
+
 def test_an_export_and_a_model_file_are_refused_beyond_the_quota(kit_workspace):
     page, play = _with_room(kit_workspace, room_mb=12)
     sliders = [0.0] * len(play.axes)

@@ -197,8 +197,13 @@ class SoundHandlers:
         return self.generators.get(entry), entry
 
     def _room(self, play: PlayState, seconds: list[float], what: str) -> None:
-        """PlayError naming the quota when the sounds about to be made (and shown) would pass it."""
-        reason = WorkspaceQuota(self.settings, play.workspace_id).refusal(history_bytes(seconds), what, MAKE_LESS)
+        """PlayError naming the quota when the sounds about to be made (and shown) would pass it, even once
+        the oldest sounds of the history made way for them."""
+        quota, needed = WorkspaceQuota(self.settings, play.workspace_id), history_bytes(seconds)
+        room = quota.room()
+        if room is not None and room < needed:
+            PlayFiles.of(self.settings, play.workspace_id).history.make_way(needed - room)
+        reason = quota.refusal(needed, what, MAKE_LESS)
         if reason:
             raise PlayError(reason)
 
