@@ -96,6 +96,21 @@ def test_the_event_queue_has_the_size_public_mode_gives_it(monkeypatch, tmp_path
     assert build_demo(_settings(monkeypatch, tmp_path))._queue.max_size is None, "a local run queues everything"
 
 
+def _sliders(demo) -> dict:
+    return {b.elem_id: b for b in demo.blocks.values() if getattr(b, "elem_id", None) in
+            ("morph-steps", "morph-seconds", "pack-count", "vary-count")}
+
+
+def test_play_sliders_end_where_a_public_servers_limits_do_and_say_them(monkeypatch, tmp_path):
+    shared = _sliders(build_demo(_settings(monkeypatch, tmp_path, SDA_PUBLIC="1")))
+    assert shared["morph-steps"].maximum == 8 and shared["morph-seconds"].maximum == 20
+    assert "at most 120 s of sound per pack" in shared["pack-count"].info
+    assert "at most 120 s of variations" in shared["vary-count"].info
+    local = _sliders(build_demo(_settings(monkeypatch, tmp_path)))
+    assert local["morph-steps"].maximum == 16 and local["morph-seconds"].maximum == 60
+    assert local["pack-count"].info is None, "a local run shows no server limit"
+
+
 def _manager(runners: list) -> TrainingManager:
     def factory():
         runners.append(FakeRunner())
