@@ -168,3 +168,33 @@ def test_a_local_run_keeps_todays_largest_pack_and_longest_inputs(tmp_path):
     check_variations(local, 16, 600.0)
     check_morph_steps(local, 16)
     assert max_seconds(local) == 600.0
+
+
+def test_on_a_public_server_each_generation_slot_works_on_its_share_of_the_cores():
+    """Two sounds made at once with every core each oversubscribe the CPU and both crawl (the flood finding)."""
+    import torch
+
+    from sda.runs.device import CPU_THREADS, use_cpu_threads
+    from sda.server.generation_gate import GenerationGate
+
+    def threads_in_a_job(gate: GenerationGate) -> int:
+        seen = []
+
+        def job():
+            with gate.job(new_workspace_id()):
+                seen.append(torch.get_num_threads())
+
+        worker = threading.Thread(target=job)
+        worker.start()
+        worker.join(10)
+        return seen[0]
+
+    assert threads_in_a_job(GenerationGate(2, 1, share_cores=True)) == max(1, CPU_THREADS // 2)
+    assert threads_in_a_job(GenerationGate(2)) == CPU_THREADS, "a local run's sound takes every core"
+
+    threads_in_a_job(GenerationGate(2, 1, share_cores=True))
+    trained_with = []
+    training = threading.Thread(target=lambda: (use_cpu_threads(), trained_with.append(torch.get_num_threads())))
+    training.start()
+    training.join(10)
+    assert trained_with == [CPU_THREADS], "a training started after a shared job still gets every core"

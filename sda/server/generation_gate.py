@@ -18,6 +18,10 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sda.runs.device import CPU_THREADS, use_cpu_threads
+from sda.server.generators import GENERATION_CONCURRENCY
+from sda.server.settings import AppSettings
+
 
 class GenerationBusy(ValueError):
     """This workspace already has as many sounds being made (or waiting) as the server allows."""
@@ -39,11 +43,19 @@ def generating(workspace: str) -> bool:
 
 
 class GenerationGate:
-    """``slots`` generations at once for the whole server; ``per_workspace`` (None: no cap) each."""
+    """``slots`` generations at once for the whole server; ``per_workspace`` (None: no cap) each.
 
-    def __init__(self, slots: int, per_workspace: int | None = None) -> None:
+    ``share_cores``: each running job works on its share of the CPU cores
+    (cores / slots threads), so two jobs at once never fight over the same
+    cores. Without it, each job takes every core: the fastest single sound
+    on a machine with one user, but two at once oversubscribe the CPU and
+    both crawl. A public server shares; a local run does not.
+    """
+
+    def __init__(self, slots: int, per_workspace: int | None = None, share_cores: bool = False) -> None:
         self.slots = slots
         self.per_workspace = per_workspace
+        self.threads = max(1, CPU_THREADS // slots) if share_cores else CPU_THREADS
         self._running = threading.BoundedSemaphore(slots)
 
     def jobs_of(self, workspace: str) -> int:
@@ -63,6 +75,7 @@ class GenerationGate:
             _jobs[workspace] += 1
         try:
             with self._running:
+                use_cpu_threads(self.threads)  # this worker thread's count, for the job it runs now
                 yield
         finally:
             with _lock:
@@ -73,3 +86,8 @@ class GenerationGate:
 
 def _count(n: int) -> str:
     return "one job" if n == 1 else f"{n} jobs"
+
+
+def fair_gate(settings: AppSettings) -> GenerationGate:
+    """The gate of a server with ``settings``: its per-workspace share, and the cores shared in public mode."""
+    return GenerationGate(GENERATION_CONCURRENCY, settings.max_generations_per_workspace, share_cores=settings.public)

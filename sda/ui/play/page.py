@@ -15,8 +15,8 @@ from pathlib import Path
 import gradio as gr
 
 from sda.server.credentials import has_api_key, new_api_key, require_api_key
-from sda.server.generation_gate import GenerationGate
-from sda.server.generators import GENERATION_CONCURRENCY, GeneratorCache
+from sda.server.generation_gate import GenerationGate, fair_gate
+from sda.server.generators import GeneratorCache
 from sda.server.play_files import PlayFiles
 from sda.server.settings import AppSettings
 from sda.server.usage import mark_used
@@ -43,7 +43,7 @@ class PlayPage:
         self.settings = settings
         self.generators = generators or GeneratorCache()
         # Every action that runs the model, page and API alike, passes this one gate.
-        self.gate = gate or GenerationGate(GENERATION_CONCURRENCY, settings.max_generations_per_workspace)
+        self.gate = gate or fair_gate(settings)
         self.models = ModelHandlers(settings, self.generators)
         self.sounds = SoundHandlers(settings, self.generators, self.gate)
         self.library = LibraryHandlers(settings)

@@ -17,8 +17,8 @@ import soundfile as sf
 from sda.audio.io import SAMPLE_RATE
 from sda.generation.checks import MAX_SECONDS, MIN_SECONDS, SECONDS_RANGE
 from sda.generation.naming import safe_stem
-from sda.server.generation_gate import GenerationBusy, GenerationGate
-from sda.server.generators import GENERATION_CONCURRENCY, GeneratorCache
+from sda.server.generation_gate import GenerationBusy, GenerationGate, fair_gate
+from sda.server.generators import GeneratorCache
 from sda.server.history import HistoryItem
 from sda.server.pictures import sound_picture
 from sda.server.play_files import PlayFiles
@@ -46,7 +46,7 @@ class SoundHandlers:
     def __init__(self, settings: AppSettings, generators: GeneratorCache, gate: GenerationGate | None = None) -> None:
         self.settings = settings
         self.generators = generators
-        self.gate = gate or GenerationGate(GENERATION_CONCURRENCY, settings.max_generations_per_workspace)
+        self.gate = gate or fair_gate(settings)
 
     # ------------------------------------------------------------- controls
     @fills(*AXIS_NAMES)
