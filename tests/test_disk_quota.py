@@ -1,6 +1,6 @@
 """Quota on every write: each byte a workspace causes counts, and is checked before it is written.
 
-Covers issue 13's findings "the disk quota is checked only at upload and at
+Covers the shared-server findings "the disk quota is checked only at upload and at
 Start: never for generated sounds, exports, packs, previews or the copies in
 Gradio's cache" and "history is capped by count, not bytes". Handler level,
 on the tiny kit model: a refused action names the quota and leaves every

@@ -1,6 +1,6 @@
 """One visitor cannot take the Play tab: one job per workspace at a time, and each action capped by its cost.
 
-Findings covered (issue 13): "generation has 2 slots shared by everyone
+Findings covered (see tests/README.md): "generation has 2 slots shared by everyone
 with no per-user limit" (a workspace's second job is refused at once, with
 a message saying to wait, while another workspace's Generate is answered)
 and "One sample pack of 64 × 60 s ... costs minutes of CPU" (pack, vary,

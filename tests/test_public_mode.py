@@ -1,6 +1,6 @@
 """Public-server mode: when it is on, which limits it brings, and how the Train tab explains them.
 
-Findings covered (issue 13): "Epochs and training minutes are uncapped by
+Findings covered (see tests/README.md): "Epochs and training minutes are uncapped by
 default" (public defaults, one run per workspace), "The event queue has no
 size limit" (its cap, printed at start) and "Oversized epochs are lowered,
 and the page says so" (the Start and preset messages).
