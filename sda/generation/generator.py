@@ -58,7 +58,11 @@ class Sound:
 
 
 class Generator:
-    """A loaded model with its prior and axes. Build one with ``load_generator``."""
+    """A loaded model with its prior and axes. Build one with ``load_generator``.
+
+    Sounds come out at the level the model makes them; ``level_gain_db`` (also in each sound's settings) is
+    the model's one gain (``level.py``) that ``save_sound`` applies, so a model's sounds keep their dynamics.
+    """
 
     def __init__(self, source: ModelSource, analysis: Analysis, device: torch.device | str = "cpu") -> None:
         self.device = torch.device(device)

@@ -15,7 +15,10 @@ pack takes one gain for all its sounds (``shared_gain_db``), so their
 relative levels hold inside it.
 
 The measurement is stored in the analysis's info under "level"; a model
-analysed before it existed gets it when it is loaded (``ensure_level``).
+analysed before it existed gets it when it is loaded (``ensure_level``, on
+at most ``LOAD_WINDOWS`` of its windows, so loading stays quick; a run
+stores the result, a model file measures again each time it is loaded
+until it is written anew).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from sda.models.vae import ConvVAE
 
 LEVEL_VERSION = 1
 PROBES = 6  # loudest training windows inverted to audio; the loudest of them sets the gain
+LOAD_WINDOWS = 256  # windows looked at when a model analysed before levels is loaded (seconds on a CPU)
 MAX_GAIN_DB = 48.0  # a model trained on near-silence is not raised past this (nor lowered past its negative)
 MODEL_RULE = "model"  # one gain per model: the loudest training sound, as the model makes it, at -1 dBFS
 NORMALISED_RULE = "normalised"  # each sound on its own to -1 dBFS
@@ -39,26 +43,27 @@ NORMALISED_RULE = "normalised"  # each sound on its own to -1 dBFS
 
 @torch.no_grad()
 def measure_level(model: ConvVAE, spectrogram: AudioSpectrogram, points: torch.Tensor, window: int,
-                  batch: int = 64) -> dict:
+                  batch: int = 64, limit: int | None = None) -> dict:
     """The model's gain from its training windows' latents ``points`` (N, latent_dim * window).
 
     Returns {"rule", "gain_db", "target_dbfs", "loudest_peak_dbfs", "probes", "version"}: the gain that
-    puts the loudest decoded-and-inverted training window's sample peak at ``PEAK_DBFS``.
+    puts the loudest decoded-and-inverted training window's sample peak at ``PEAK_DBFS``. ``limit``: look
+    at that many windows, evenly spread, instead of all (a quicker measure when a model is loaded).
     """
+    if limit is not None and points.shape[0] > limit:
+        points = points[torch.linspace(0, points.shape[0] - 1, limit).round().long()]
     was_training = model.training
     model.eval()
     try:
-        loudness, mels = [], []
+        def decode(z: torch.Tensor) -> torch.Tensor:
+            return model.decode(z.view(-1, model.latent_dim, window).to(spectrogram.device)).float()
+
+        loudness = []  # each window's loudest frame; only the loudest few are decoded again and inverted
         for start in range(0, points.shape[0], batch):
-            z = points[start : start + batch].view(-1, model.latent_dim, window).to(spectrogram.device)
-            mel = model.decode(z).float()
-            power = torch.pow(10.0, spectrogram.mel_to_db(mel) / 10.0).sum(1)  # (B, frames)
+            power = torch.pow(10.0, spectrogram.mel_to_db(decode(points[start : start + batch])) / 10.0).sum(1)
             loudness.append(power.max(1).values.cpu())
-            mels.append(mel.cpu())
-        loud = torch.cat(loudness)
-        top = torch.argsort(loud, descending=True)[:PROBES]
-        chosen = torch.cat(mels)[top].to(spectrogram.device)
-        audio = spectrogram.mel_to_waveform(chosen, seed=0, quality="fast").float().cpu().numpy()
+        top = torch.argsort(torch.cat(loudness), descending=True)[:PROBES]
+        audio = spectrogram.mel_to_waveform(decode(points[top]), seed=0, quality="fast").float().cpu().numpy()
     finally:
         model.train(was_training)
     peak = max(sample_peak(np.nan_to_num(a)) for a in audio)
@@ -82,7 +87,8 @@ def ensure_level(analysis, model: ConvVAE, spectrogram: AudioSpectrogram) -> boo
     """Measure the model's level into ``analysis.info`` when it has none; True when it was measured now."""
     if level_gain_db(analysis.info) is not None:
         return False
-    analysis.info["level"] = measure_level(model, spectrogram, analysis.prior.points, analysis.window_frames)
+    analysis.info["level"] = measure_level(model, spectrogram, analysis.prior.points, analysis.window_frames,
+                                           limit=LOAD_WINDOWS)
     return True
 
 

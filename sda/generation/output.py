@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from sda.atomic import atomic_write_json
@@ -35,11 +36,11 @@ def save_sound(sound, path: Path, export: ExportSettings | None = None, *, gain_
     The level: the model's (its one gain, ``sound.settings["level_gain_db"]``) unless ``export.normalise``.
     ``gain_db`` replaces the model's gain (a pack's shared gain, with ``rule`` naming it in the sidecar).
     """
-    settings = export if export is not None else ExportSettings()
+    asked = settings = export if export is not None else ExportSettings()
     values = sound.settings
     model_gain = float(values.get("level_gain_db", 0.0) or 0.0)
     if gain_db is not None:
-        settings = ExportSettings(settings.format, settings.sample_rate, settings.bit_depth, normalise=False)
+        settings = replace(settings, normalise=False)
     gain = model_gain if gain_db is None else float(gain_db)
     rule = rule or (NORMALISED_RULE if settings.normalise else MODEL_RULE)
     tags = {"title": Path(path).stem, "model": str(values.get("model_name", "")), "software": "sda",
@@ -59,7 +60,7 @@ def save_sound(sound, path: Path, export: ExportSettings | None = None, *, gain_
              "peak_dbfs": round(result.peak_dbfs, 3) if result.peak_dbfs > -1e9 else None,
              "limited": result.limited}
     record = {"sda_sound": SIDECAR_VERSION, "file": Path(written).name, "created_at": time.time(),
-              "settings": values, "export": settings.to_dict(), "level": level, "notes": list(sound.notes)}
+              "settings": values, "export": asked.to_dict(), "level": level, "notes": list(sound.notes)}
     atomic_write_json(sidecar, json.loads(json.dumps(record, default=str)))
     return Path(written), sidecar
 
