@@ -98,7 +98,7 @@ def _made(play, seed: int, level: float) -> SimpleNamespace:
     item = play.page.library.files(play.state).history.get(play.state.current)
     out = play.page.export.export(play.state, "wav", 48000, "24", False)
     exported, _ = out["export_file"]["value"]
-    return SimpleNamespace(heard=_peak_db(item.audio_path), exported=_peak_db(exported), sliders=sliders)
+    return SimpleNamespace(heard=_peak_db(item.audio_path), exported=_peak_db(exported), note=out["export_note"])
 
 
 def test_the_play_page_player_and_export_follow_the_level_slider(play):
@@ -106,8 +106,10 @@ def test_the_play_page_player_and_export_follow_the_level_slider(play):
     high = [_made(play, seed, play.axis["safe_max"]) for seed in range(3)]
     assert np.median([h.heard for h in high]) > np.median([h.heard for h in low]) + 3.0, "heard in the player"
     assert np.median([h.exported for h in high]) > np.median([h.exported for h in low]) + 3.0, "and in the file"
+    assert "the model's level" in low[0].note, low[0].note
     normalised = play.page.export.export(play.state, "wav", 48000, "24", True)
     assert _peak_db(normalised["export_file"]["value"][0]) == pytest.approx(-1.0, abs=0.02), "the option still works"
+    assert "normalised to -1 dBFS" in normalised["export_note"]
 
 
 def test_a_pack_shares_one_gain_so_levels_compare_inside_it(play):

@@ -104,7 +104,7 @@ class ExportHandlers:
         return {
             "export_file": gr.update(value=[servable(audio_path), servable(sidecar)], visible=True),
             "export_note": f"{Path(audio_path).name}: {info.format}, {info.samplerate} Hz, "
-                           f"{_depth_text(info.subtype)}, with its sidecar.",
+                           f"{_depth_text(info.subtype)}, {_level_text(sidecar)}, with its sidecar.",
         }
 
     def _best(self, files: PlayFiles, item):
@@ -216,6 +216,18 @@ def _as_made(item, sound_type):
     else:
         audio = audio * np.float32(10 ** (-applied / 20))
     return sound_type(audio=audio, sample_rate=int(rate_in), settings=settings)
+
+
+def _level_text(sidecar) -> str:
+    """"the model's level (+2.1 dB)", "normalised to -1 dBFS", "... brought down 1.2 dB to stay clear of clipping"."""
+    from sda.generation.output import read_sidecar
+
+    level = read_sidecar(sidecar).get("level") or {}
+    if level.get("rule") == "normalised":
+        return "normalised to -1 dBFS"
+    text = f"the model's level ({float(level.get('model_gain_db', 0.0)):+.1f} dB)"
+    lowered = float(level.get("model_gain_db", 0.0)) - float(level.get("gain_db", 0.0))
+    return text + (f", brought down {lowered:.1f} dB to stay clear of clipping" if level.get("limited") else "")
 
 
 def _depth_text(subtype: str) -> str:
