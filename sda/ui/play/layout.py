@@ -202,7 +202,10 @@ def build_play_tab(c: Components, play: PlayPage) -> None:
                     elem_id="export-depth",
                 )
             c["export_normalise"] = gr.Checkbox(
-                True, label="Normalise to -1 dBFS (off: keep the model's level)", elem_id="export-normalise"
+                False, label="Normalise each sound to -1 dBFS",
+                info="Off: the model's level, one gain for all its sounds, so soft sounds stay soft and the "
+                     "level slider is heard. A pack always shares one gain.",
+                elem_id="export-normalise",
             )
             c["export_btn"] = gr.Button("Export", elem_id="export-btn")
             c["export_note"] = gr.Markdown(elem_id="export-note")

@@ -106,9 +106,7 @@ class PlayPage:
         from sda.ui.play.state import AxisView
 
         generator = self.generators.get(entry)
-        play.axes = [
-            AxisView(a.key, a.label, float(a.share), float(a.safe_min), float(a.safe_max)) for a in generator.axes
-        ]
+        play.axes = [AxisView.of(a) for a in generator.axes]
         return play
 
     def _api_result(self, items) -> tuple[list[str], list[dict]]:

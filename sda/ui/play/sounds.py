@@ -215,7 +215,7 @@ class SoundHandlers:
         folder = history.new_folder()
         name = f"{safe_stem(entry.name)}-{kind}-{folder.name[-4:]}"
         audio_path, sidecar = save_sound(sound, folder / f"{name}.wav")
-        heard, rate = sf.read(str(audio_path), dtype="float32")  # the file as played (normalised), not the raw level
+        heard, rate = sf.read(str(audio_path), dtype="float32")  # the file as played: at the model's level
         sound_picture(heard, rate, label).save(folder / "picture.png")
         seconds = len(sound.audio) / sound.sample_rate
         settings = dict(getattr(sound, "settings", {}) or {})
