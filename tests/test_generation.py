@@ -106,9 +106,11 @@ def test_resynthesis_is_the_one_reconstruction_and_a_zero_axis_offset_changes_no
     assert np.array_equal(gen.resynthesise(source).audio, plain)
     assert np.array_equal(gen.resynthesise(source, {gen.axes[0].key: 0.0}).audio, plain)
     assert not np.array_equal(gen.resynthesise(source, {gen.axes[0].key: gen.axes[0].safe_max}).audio, plain)
-    # A batch gives each sound its own reconstruction (what training's previews write).
+    # A batch gives each sound its own reconstruction (what training's previews write). Equal up to
+    # float rounding: the CPU's kernels may sum in another order for a batch of two than for one.
     batch = np.stack([source, source[::-1].copy()])
-    assert np.array_equal(reconstruct_audio(gen.model, gen.spectrogram, batch, quality="fast")[0], plain)
+    first = reconstruct_audio(gen.model, gen.spectrogram, batch, quality="fast")[0]
+    assert np.max(np.abs(first - plain)) <= 1e-4 * np.max(np.abs(plain))
 
 
 def test_long_sounds_go_in_windows_whose_latent_frames_line_up(gen, kit_sounds, monkeypatch):
