@@ -2,7 +2,8 @@
 
 Latents come from the data prior (``prior.py``) or from encoding the user's
 own sounds, are steered along the named axes, decoded to a log-mel
-spectrogram and inverted to audio in one pass over the whole sound, so the
+spectrogram and inverted to audio in one pass over the whole sound by the
+model's ``Inverter`` (its learned inversion where it has one), so the
 output has exactly the asked length. Resynthesis and variations are
 reconstructions with moved latents, so they go through the one reconstruction
 path (``reconstruct.py``). Everything random is seeded: the same model,
@@ -68,13 +69,15 @@ class Generator:
         self.device = torch.device(device)
         self.model = source.model.to(self.device).eval()
         self.spectrogram = source.spectrogram.to(self.device)
+        self.inverter = source.inverter.to(self.device)  # mel -> audio: learned where the model has it
         self.prior = analysis.prior
         self.axes: list[Axis] = list(analysis.axes)
         self.window = analysis.window_frames
         self.name = source.name
         self.description = source.description
         self.model_id = source.model_id
-        self.info = dict(source.info, analysis=dict(analysis.info))
+        self.info = dict(source.info, analysis=dict(analysis.info), inversion=dict(self.inverter.info,
+                                                                                   kind=self.inverter.kind))
         self.level_gain_db = level_gain_db(analysis.info) or 0.0  # one gain for every sound of this model
         self.sample_rate = self.spectrogram.config.sample_rate
         self.source_path = source.path
@@ -267,15 +270,17 @@ class Generator:
         No axes and no randomness is the plain reconstruction, the same as ``python -m sda reconstruct``.
         """
         if not offsets and rng is None:
-            return reconstruct_audio(self.model, self.spectrogram, wave, seed=seed, quality=quality)
+            return reconstruct_audio(self.model, self.spectrogram, wave, seed=seed, quality=quality,
+                                     inverter=self.inverter)
         length = self.model.latent_frames(self.spectrogram.config.frames_for(len(wave)))
         edit = add_offsets(self._window_offsets(length, offsets, rng, amount))
-        return reconstruct_audio(self.model, self.spectrogram, wave, seed=seed, quality=quality, edit=edit)
+        return reconstruct_audio(self.model, self.spectrogram, wave, seed=seed, quality=quality, edit=edit,
+                                 inverter=self.inverter)
 
     # -- audio ---------------------------------------------------------------
     @torch.no_grad()
     def _render(self, mel: torch.Tensor, samples: int, seed: int, quality: str) -> np.ndarray:
-        audio = _invert(self.spectrogram, mel, samples, seed, quality)
+        audio = self.inverter.invert_numpy(mel, samples, seed=seed, quality=check_quality(quality))
         fade = min(samples, int(END_FADE_SECONDS * self.sample_rate))
         if fade > 1:
             audio[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
@@ -297,9 +302,3 @@ class Generator:
             **values,
         }
 
-
-def _invert(spectrogram, mel: torch.Tensor, samples: int, seed: int, quality: str) -> np.ndarray:
-    """Mel -> audio; ``quality`` "best" for files a user keeps."""
-    wave = spectrogram.mel_to_waveform(mel, samples, seed=seed, quality=check_quality(quality))
-    audio = wave.float().cpu().numpy().astype(np.float32)
-    return np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
