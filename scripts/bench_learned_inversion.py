@@ -34,7 +34,7 @@ from sda.generation.reconstruct import reconstruct_mel
 from sda.runs.device import choose_dtype
 from sda.training.config import get_adaptive_config
 from sda.training.dataset import INVERSION_CLIP_SECONDS
-from sda.training.inversion_phase import learn_inversion
+from sda.training.inversion_phase import _closer, fit_inversion, judge_inversion
 from sda.training.loop import train
 
 SR = 48000
@@ -130,15 +130,20 @@ def main() -> int:
     for entry in info:
         audio, _ = sf.read(root / "run" / entry["path"], dtype="float32")
         clips[entry["split"]].append(audio[: int(INVERSION_CLIP_SECONDS * SR)])
-    learn_inversion(root / "run", result["model"].eval(), spec, (clips["train"], clips["val"]), (seconds, ""),
-                    torch.device("cpu"), choose_dtype(torch.device("cpu")), lambda event: None, threading.Event())
-    info = json.loads((root / "run" / "run.json").read_text())["inversion"]
+    cpu = torch.device("cpu")
+    begun = time.time()
+    net, steps = fit_inversion(clips["train"], result["model"], spec, seconds, cpu, choose_dtype(cpu),
+                               lambda event: None, threading.Event())
+    fitted = time.time() - begun
+    judged = judge_inversion(net, result["model"], spec, clips["val"], cpu)
     print(f"preset {config.preset}, {args.epochs} epochs: model {vae_seconds:.0f} s "
-          f"({phases.get('chunks_per_second', 0):.0f} chunks/s), inversion phase {info.get('seconds', 0):.0f} s "
-          f"({info.get('steps', 0)} steps), torch threads {torch.get_num_threads()}")
-    print(f"kept: {info['kind']} - {info['reason']}")
+          f"({phases.get('chunks_per_second', 0):.0f} chunks/s); inversion {fitted:.0f} s ({steps} steps) + "
+          f"check {time.time() - begun - fitted:.0f} s; torch threads {torch.get_num_threads()}")
+    verdict = "kept" if _closer(judged["learned"], judged["standard"]) else "refused"
+    print(f"the check on {len(clips['val'])} validation files: {verdict}, refinement steps {judged['refine_steps']} "
+          f"({json.dumps(judged['variants'])}; standard {json.dumps(judged['standard'])})")
     source = load_source(root / "run")
-    learned = source.inverter if source.inverter.kind == "learned" else None  # a refused one is not stored
+    learned = Inverter(spec, net, judged["refine_steps"])  # measured whether the check kept it or not
     standard = Inverter(spec)
 
     def alone(inverter):
@@ -152,8 +157,6 @@ def main() -> int:
     for name, sounds in sets.items():
         for path, wrap in (("alone", alone), ("after model", after)):
             for label, inverter in (("standard", standard), ("learned", learned)):
-                if inverter is None:
-                    continue
                 s = score(sounds, wrap(inverter))
                 attack = f"{s['attack_db']:9.2f}" if name != "textures" else f"{'-':>9}"
                 print(f"{name:9} {path:13} {label:9} {s['mrstft']:8.3f} {s['lsd_db']:7.2f} {attack} "

@@ -68,19 +68,14 @@ def learn_inversion(run_dir: Path, model, spectrogram: AudioSpectrogram, audio: 
         return False
     emit(StatusEvent(PHASE, "Learning the model's own sound (mel-to-audio inversion)...", 0.0))
     started = time.time()
-    model.eval()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = InversionNet(inversion_architecture(spectrogram.config.n_mels, spectrogram.config.n_fft,
-                                                  spectrogram.config.hop_length)).to(device)
-    material = _material(train_audio, model, spectrogram, device)
-    steps = _train(net, material, seconds, device, dtype, emit, cancel, seed)
-    if steps is None:
+    fitted = fit_inversion(train_audio, model, spectrogram, seconds, device, dtype, emit, cancel, seed)
+    if fitted is None:
         emit(StatusEvent(PHASE, "The learned inversion was cancelled; the model's checkpoints are kept.", None))
         return True
+    net, steps = fitted
     emit(StatusEvent(PHASE, "Comparing the learned inversion with the standard one...", 1.0))
     judged_on = "validation" if val_audio else "training"
-    outcome = _judge(net.eval(), model, spectrogram, val_audio or train_audio, device)
+    outcome = judge_inversion(net, model, spectrogram, val_audio or train_audio, device)
     outcome.update(steps=steps, seconds=round(time.time() - started, 1), judged_on=f"{judged_on} files")
     learned, standard = outcome["learned"], outcome["standard"]
     figures = (f"MR-STFT {learned['mrstft']:.3f} vs {standard['mrstft']:.3f}, "
@@ -96,6 +91,20 @@ def learn_inversion(run_dir: Path, model, spectrogram: AudioSpectrogram, audio: 
         remove_inversion(run_dir)
     _record(run_dir, outcome, emit)
     return False
+
+
+def fit_inversion(clips: list[np.ndarray], model, spectrogram: AudioSpectrogram, seconds: float, device, dtype,
+                  emit: Callable, cancel: threading.Event, seed: int = 0) -> tuple[InversionNet, int] | None:
+    """A network trained for ``seconds`` on ``clips`` (and ``model``'s reconstructions of them), in eval mode,
+    with its step count; None when cancelled."""
+    if model is not None:
+        model.eval()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = InversionNet(inversion_architecture(spectrogram.config.n_mels, spectrogram.config.n_fft,
+                                                  spectrogram.config.hop_length)).to(device)
+    steps = _train(net, _material(clips, model, spectrogram, device), seconds, device, dtype, emit, cancel, seed)
+    return None if steps is None else (net.eval(), steps)
 
 
 def _closer(learned: dict, standard: dict) -> bool:
@@ -177,7 +186,7 @@ def _loss(predicted: torch.Tensor, target: torch.Tensor, floor: torch.Tensor) ->
 
 
 @torch.no_grad()
-def _judge(net: InversionNet, model, spec: AudioSpectrogram, clips: list[np.ndarray], device) -> dict:
+def judge_inversion(net: InversionNet, model, spec: AudioSpectrogram, clips: list[np.ndarray], device) -> dict:
     """Mean scores of the standard and the best learned variant, on the sounds and after the model."""
     candidates = {"standard": Inverter(spec)} | {refine: Inverter(spec, net, refine) for refine in REFINE_CHOICES}
     scores: dict = {key: {"mrstft": [], "lsd_db": []} for key in candidates}
