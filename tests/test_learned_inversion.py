@@ -18,10 +18,12 @@ from sda.generation.inversion_store import INVERSION_FILE
 from sda.generation.inverter import Inverter
 from sda.generation.loader import load_source
 from sda.models.inversion import InversionNet, inversion_architecture
-from sda.training import TrainingRunner
+from sda.server.sessions import TrainingManager
+from sda.training import TrainingRunner, inversion_phase
 from sda.training.loop import train
 from sda.training.metrics import StatusEvent
-from sda.ui.train.run_status import inversion_text
+from sda.ui.train.dashboard import RunView
+from sda.ui.train.run_status import inversion_text, status_markdown
 
 SR = 48000
 
@@ -47,7 +49,9 @@ def notes(tmp_path_factory):
 def learned_run(notes, tmp_path_factory, fast_previews):
     """A tiny model whose learned inversion was kept (the notes' partials are what it learns)."""
     run = tmp_path_factory.mktemp("learned") / "run"
-    train(make_tiny_config(max_epochs=2, inversion_seconds=25.0), [notes], run, "cpu")
+    with pytest.MonkeyPatch.context() as patch:  # a 2-epoch model would give it only the 10-s floor
+        patch.setattr(inversion_phase, "FLOOR_SECONDS", 30.0)
+        train(make_tiny_config(max_epochs=2, inversion_seconds=30.0), [notes], run, "cpu")
     return run
 
 
@@ -58,7 +62,9 @@ def test_the_phase_keeps_a_closer_inversion_and_says_why(learned_run):
     assert record["learned"]["lsd_db"] < record["standard"]["lsd_db"]
     assert record["reason"].startswith("Learned inversion: closer") and "validation files" in record["reason"]
     assert (learned_run / INVERSION_FILE).is_file() and record["steps"] > 0
-    assert "Sound: Learned inversion" in inversion_text(learned_run)  # the Train page's status line
+    manager = TrainingManager(max_concurrent=1)
+    line = status_markdown("completed", RunView(learned_run), manager, learned_run)  # the Train page's status line
+    assert line.startswith("**Finished:**") and line.endswith(f"Sound: {record['reason']}")
     generator = load_generator(learned_run, "cpu")
     assert generator.inverter.kind == "learned" and generator.info["inversion"]["kind"] == "learned"
 
@@ -80,6 +86,13 @@ def test_a_learned_inversion_that_is_not_closer_is_refused_and_the_standard_one_
     spec = generator.spectrogram
     assert len(sound.audio) == SR // 2 and np.sqrt(np.mean(sound.audio**2)) > 1e-4
     assert spec is generator.inverter.spectrogram
+
+
+def test_the_train_page_says_while_it_learns(tmp_path):
+    view = RunView(tmp_path)
+    view.status = StatusEvent("inversion", "Learning the model's own sound: step 40, 12 s left", 0.6)
+    line = status_markdown("running", view, None, tmp_path)
+    assert line.startswith("**Learning its sound:**") and "(60%)" in line and line.endswith("step 40, 12 s left")
 
 
 def test_turned_off_it_says_which_setting(notes, tmp_path, fast_previews):

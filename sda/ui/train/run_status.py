@@ -75,6 +75,10 @@ def status_markdown(state: str, view: RunView | None, manager: TrainingManager, 
             "It starts by itself; you may close this page and come back."
         )
     if state == "running":
+        if view.status is not None and view.status.phase == "inversion":
+            done = f" ({view.status.progress:.0%})" if view.status.progress else ""
+            return (f"**Learning its sound:** {name} finished its epochs and is learning how its own sounds go "
+                    f"from spectrogram to audio{done}. {view.status.message}")
         if not view.epochs and view.last_step is None:
             status = view.status
             if status is not None and status.phase == "decoding" and status.progress:
@@ -84,10 +88,6 @@ def status_markdown(state: str, view: RunView | None, manager: TrainingManager, 
                 if status is None
                 else f"**Preparing:** {name}: {status.message}"
             )
-        if view.status is not None and view.status.phase == "inversion":
-            done = f" ({view.status.progress:.0%})" if view.status.progress else ""
-            return (f"**Learning its sound:** {name} finished its epochs and is learning how its own sounds go "
-                    f"from spectrogram to audio{done}. {view.status.message}")
         text = f"**Training:** {name} is training. It keeps going if you close this page."
         if view.checkpoint is not None:
             who = "by you" if view.checkpoint.reason == "manual" else "automatically"
