@@ -70,6 +70,10 @@ def test_the_player_and_the_chosen_history_sound_drag_out_as_their_files(page_wi
     _wait_src(page, "#history-audio")
     data = _drag_data(page, "#history-audio")
     assert _check_download_url(page, data, workspace, server) == body  # the first sound made
+    # The row clicked drags out as the same file; a row not chosen drags nothing (its sound is not served yet).
+    row = _drag_data(page, '#history [data-testid="cell-1-2"]')
+    assert row["download"] == data["download"]
+    assert _drag_data(page, '#history [data-testid="cell-0-2"]')["download"] == ""
 
 
 def test_export_as_instrument_gives_a_kit_of_the_picked_history_sounds(page_with_kit, server):

@@ -7,8 +7,9 @@ Three things Gradio does not do by itself:
   list in the browser, so a player that is playing is never re-created, and
 - dragging a sound out of the page as a file, as from a DAW's sample browser:
   the Play tab's players (the sound made, the history's chosen sound, A and
-  B) carry Chromium's ``DownloadURL`` drag data ("audio/wav:NAME:URL") and the
-  file's address; where a browser ignores it, the download links stay.
+  B) and the history row last clicked carry Chromium's ``DownloadURL`` drag
+  data ("audio/wav:NAME:URL") and the file's address; where a browser ignores
+  it, the download links stay.
 """
 
 from __future__ import annotations
@@ -75,8 +76,27 @@ HEAD = """
   }
   new MutationObserver(markDraggable).observe(document.documentElement,
     { subtree: true, childList: true, attributes: true, attributeFilter: ["src"] });
+  // A history row, once clicked, is the chosen sound: the row drags out as its file too.
+  let chosenRow = null;
+  const rowOf = (node) => {
+    const cell = node && node.closest && node.closest('#history [data-testid^="cell-"]');
+    const match = cell && /^cell-(\d+)-/.exec(cell.dataset.testid);
+    return match ? { row: match[1], cell } : null;
+  };
+  document.addEventListener("click", (event) => {
+    const hit = rowOf(event.target);
+    if (!hit) return;
+    chosenRow = hit.row;
+    document.querySelectorAll('#history [data-testid^="cell-"]').forEach((cell) => {
+      const mine = cell.dataset.testid.startsWith("cell-" + chosenRow + "-");
+      cell.draggable = mine;
+      cell.classList.toggle("sda-draggable", mine);
+    });
+  }, true);
   document.addEventListener("dragstart", (event) => {
-    const box = event.target && event.target.closest && event.target.closest(DRAGGABLE);
+    const hit = rowOf(event.target);
+    const box = hit ? (hit.row === chosenRow ? document.querySelector("#history-audio") : null)
+      : event.target && event.target.closest && event.target.closest(DRAGGABLE);
     const url = soundUrl(box);
     if (!url || !event.dataTransfer) return;
     const name = decodeURIComponent(new URL(url).pathname.split("/").pop() || "sound.wav").replace(/:/g, "_");
@@ -85,7 +105,7 @@ HEAD = """
     event.dataTransfer.setData("text/uri-list", url);
     event.dataTransfer.setData("text/plain", url);
     event.dataTransfer.effectAllowed = "copy";
-  });
+  }, true); // before the table's own handlers, which keep the event to themselves
 
   // --- Previews: newest first, appended once, never auto-playing.
   const LABEL = /^(preview|recon)_epoch(\\d+)_(\\d+)/;
