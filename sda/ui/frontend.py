@@ -80,7 +80,7 @@ HEAD = """
   let chosenRow = null;
   const rowOf = (node) => {
     const cell = node && node.closest && node.closest('#history [data-testid^="cell-"]');
-    const match = cell && /^cell-(\d+)-/.exec(cell.dataset.testid);
+    const match = cell && /^cell-(\\d+)-/.exec(cell.dataset.testid);
     return match ? { row: match[1], cell } : null;
   };
   document.addEventListener("click", (event) => {
