@@ -161,12 +161,12 @@ def _narrow_level_axis(run, keep_effect: bool):
 
     analysis = load_analysis(run)
     effects = analysis.info["axis_effects"]
-    key = max(effects, key=lambda k: effects[k]["level"])
+    key = max(effects, key=lambda k: abs(effects[k]["level"]))
     if keep_effect:
         analysis.axes = [replace(a, safe_min=-0.01, safe_max=0.01) if a.key == key else a for a in analysis.axes]
     else:
         for values in effects.values():
-            values["level"] = min(values["level"], 0.0)
+            values["level"] = 0.0
     save_analysis(run, analysis)
     return key
 

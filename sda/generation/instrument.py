@@ -10,7 +10,7 @@ the last bit of distance closed by resampling), otherwise by resampling alone.
 
 Either way each sample has ``velocity_layers`` layers rendered along the
 model's level axis, soft to loud (the axis whose "level" effect is largest in
-the analysis), and ``round_robins`` takes per layer: the first as made, the
+size in the analysis; the layers are ordered by their measured level), and ``round_robins`` takes per layer: the first as made, the
 others close variations of it (``Generator.vary``). Hi-hat-like pads (short,
 bright, noisy) share a choke group when ``choke`` is "auto".
 """
@@ -109,9 +109,11 @@ class Instrument:
     notes: list[str] = field(default_factory=list)  # said to the user
 
 
-def strongest_axis(axes: list[Axis], effects: dict, descriptor: str) -> Axis | None:
-    """The axis that moves ``descriptor`` most in its + direction, when it clearly does (MIN_EFFECT)."""
+def strongest_axis(axes: list[Axis], effects: dict, descriptor: str, either_way: bool = False) -> Axis | None:
+    """The axis that moves ``descriptor`` most in its + direction (or either, with ``either_way``), when it
+    clearly does (MIN_EFFECT)."""
     scored = [(float(effects.get(axis.key, {}).get(descriptor, 0.0)), axis) for axis in axes]
+    scored = [(abs(value) if either_way else value, axis) for value, axis in scored]
     best = max(scored, key=lambda pair: pair[0], default=(0.0, None))
     return best[1] if best[0] >= MIN_EFFECT else None
 
@@ -122,7 +124,8 @@ class InstrumentMaker:
         self.req = request.checked()
         self.rate = generator.sample_rate
         effects = (generator.info.get("analysis") or {}).get("axis_effects") or {}
-        self.level = strongest_axis(generator.axes, effects, "level")
+        # Layers are ordered by their measured level, so the level axis may run either way.
+        self.level = strongest_axis(generator.axes, effects, "level", either_way=True)
         self.pitch = strongest_axis(generator.axes, effects, "pitch")
         self.fixed = {generator.axis(k).key: float(v) for k, v in (request.axes or {}).items()}
         self.progress = progress or (lambda done, total: None)
