@@ -10,8 +10,9 @@ the last bit of distance closed by resampling), otherwise by resampling alone.
 
 Either way each sample has ``velocity_layers`` layers rendered along the
 model's level axis, soft to loud (the axis whose "level" effect is largest in
-size in the analysis; the layers are ordered by their measured level), and ``round_robins`` takes per layer: the first as made, the
-others close variations of it (``Generator.vary``). Hi-hat-like pads (short,
+size in the analysis; the layers are ordered by their measured level), and
+``round_robins`` takes per layer: the first as made, the others close
+variations of it (``Generator.vary``). Hi-hat-like pads (short,
 bright, noisy) share a choke group when ``choke`` is "auto".
 """
 
