@@ -31,8 +31,8 @@ def _varlen(value: int) -> bytes:
 
 
 def write_midi(path: Path, notes: list[tuple[float, int, int, float]]) -> None:
-    """A format-0 MIDI file of (start seconds, note, velocity, length seconds) on channel 10 (drums)
-    or channel 1: ``channel`` 0-based 9 is the General MIDI drum channel, so channel 0 is used for all."""
+    """A format-0 MIDI file of (start seconds, note, velocity, length seconds), all on the first channel
+    (the exported SoundFont's one preset is bank 0, program 0, which that channel plays)."""
     ticks = TICKS_PER_BEAT * 1_000_000 / TEMPO_US
     events = []
     for start, note, velocity, length in notes:
@@ -56,6 +56,7 @@ def render(sf2: Path, midi: Path, out: Path, rate: int = 48000) -> np.ndarray:
     proc = subprocess.run([FLUIDSYNTH, "-ni", "-R", "0", "-C", "0", "-g", "1.0", "-F", str(out), "-r", str(rate),
                            str(sf2), str(midi)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+    assert "error" not in (proc.stdout + proc.stderr).lower(), proc.stdout + proc.stderr  # the SF2 loads cleanly
     audio, got = sf.read(out, dtype="float32", always_2d=True)
     assert got == rate
     return audio.mean(axis=1)
