@@ -224,7 +224,7 @@ class InstrumentMaker:
                          + (f", {where}" if where else "") + (" - choke group 1" if choke else ""))
             takes += self._zones(f"pad{number + 1:02d}", layers, note, note, note, choke,
                                  {"pad": number + 1, "seed": source["seed"], "axes": source["axes"]})
-        notes = ["Pads " + ", ".join(str(req.root + i) for i, hat in enumerate(hats) if hat)
+        notes = ["The pads on notes " + ", ".join(str(req.root + i) for i, hat in enumerate(hats) if hat)
                  + " sound like hi-hats: they choke each other (group 1)."] if choked else []
         return Instrument(self.gen.name, "kit", takes, lines, notes)
 
