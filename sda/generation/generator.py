@@ -29,6 +29,7 @@ from sda.generation.checks import (
     rounded,
     short_digest,
 )
+from sda.generation.level import level_gain_db
 from sda.generation.model_source import ModelSource
 from sda.generation.reconstruct import add_offsets, reconstruct_audio
 from sda.generation.windows import JOIN_FRAMES, crossfade, join_db, overlap_frames, tile, window_count
@@ -50,9 +51,18 @@ class Sound:
     def seconds(self) -> float:
         return len(self.audio) / self.sample_rate
 
+    @property
+    def level_gain_db(self) -> float:
+        """The model's level gain (``level.py``): what a file of this sound is written with."""
+        return float(self.settings.get("level_gain_db", 0.0) or 0.0)
+
 
 class Generator:
-    """A loaded model with its prior and axes. Build one with ``load_generator``."""
+    """A loaded model with its prior and axes. Build one with ``load_generator``.
+
+    Sounds come out at the level the model makes them; ``level_gain_db`` (also in each sound's settings) is
+    the model's one gain (``level.py``) that ``save_sound`` applies, so a model's sounds keep their dynamics.
+    """
 
     def __init__(self, source: ModelSource, analysis: Analysis, device: torch.device | str = "cpu") -> None:
         self.device = torch.device(device)
@@ -65,6 +75,7 @@ class Generator:
         self.description = source.description
         self.model_id = source.model_id
         self.info = dict(source.info, analysis=dict(analysis.info))
+        self.level_gain_db = level_gain_db(analysis.info) or 0.0  # one gain for every sound of this model
         self.sample_rate = self.spectrogram.config.sample_rate
         self.source_path = source.path
 
@@ -282,6 +293,7 @@ class Generator:
             "model_name": self.name,
             "kind": kind,
             "sample_rate": self.sample_rate,
+            "level_gain_db": self.level_gain_db,
             **values,
         }
 

@@ -30,6 +30,7 @@ from sda.generation.output import save_sound
 FORMATS = {"sfz": ("sfz",), "sf2": ("sf2",), "both": ("sfz", "sf2")}
 PEAK_DBFS = -1.0
 SAMPLES = "samples"
+LEVEL_RULE = "instrument"  # one gain for every sample of the instrument: its loudest true peak at PEAK_DBFS
 
 
 def check_format(fmt: str) -> tuple[str, ...]:
@@ -56,7 +57,7 @@ def write_instrument(instrument: Instrument, out: Path, fmt: str = "both", sampl
     except ValueError as exc:
         raise GenerationError(f"Export setting refused: {exc}.") from None
     gain = instrument_gain(instrument)
-    gain_db = round(20 * float(np.log10(gain)), 2)
+    gain_db = 20 * float(np.log10(gain))
     stem = safe_stem(instrument.name, "instrument")
     out = Path(out)
     work = Path(tempfile.mkdtemp(prefix=".instrument-", dir=out.parent if out.parent.is_dir() else None))
@@ -66,11 +67,11 @@ def write_instrument(instrument: Instrument, out: Path, fmt: str = "both", sampl
             for take in instrument.takes:
                 audio = take.audio * np.float32(gain)
                 settings = dict(take.settings, kind="instrument_sample", instrument=instrument.kind,
-                                model_name=instrument.name, instrument_gain_db=gain_db, note_low=take.zone.lokey,
-                                note_high=take.zone.hikey, key_centre=take.zone.keycenter,
+                                model_name=instrument.name, instrument_gain_db=round(gain_db, 3),
+                                note_low=take.zone.lokey, note_high=take.zone.hikey, key_centre=take.zone.keycenter,
                                 velocity_low=take.zone.lovel, velocity_high=take.zone.hivel, **(model or {}))
-                audio_path, sidecar = save_sound(Sound(audio, instrument_rate(take), settings),
-                                                 work / take.name, export)
+                audio_path, sidecar = save_sound(Sound(take.audio, instrument_rate(take), settings),
+                                                 work / take.name, export, gain_db=gain_db, rule=LEVEL_RULE)
                 for path in (audio_path, sidecar):
                     zf.write(path, f"{SAMPLES}/{path.name}")
                     path.unlink()

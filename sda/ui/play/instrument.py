@@ -14,8 +14,8 @@ import gradio as gr
 
 from sda.generation.errors import GenerationError
 from sda.generation.naming import safe_stem
-from sda.server.generation_gate import GenerationBusy, GenerationGate
-from sda.server.generators import GENERATION_CONCURRENCY, GeneratorCache
+from sda.server.generation_gate import GenerationBusy, GenerationGate, fair_gate
+from sda.server.generators import GeneratorCache
 from sda.server.play_files import PlayFiles
 from sda.server.settings import AppSettings
 from sda.server.workspace_quota import FREE_SOME_SPACE, WorkspaceQuota
@@ -35,7 +35,7 @@ class InstrumentHandlers:
     def __init__(self, settings: AppSettings, generators: GeneratorCache, gate: GenerationGate | None = None) -> None:
         self.settings = settings
         self.generators = generators
-        self.gate = gate or GenerationGate(GENERATION_CONCURRENCY, settings.max_generations_per_workspace)
+        self.gate = gate or fair_gate(settings)
 
     @fills("instrument_sources")
     def sources(self, play: PlayState | None) -> Outputs:

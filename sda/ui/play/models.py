@@ -84,10 +84,7 @@ class ModelHandlers:
             return out
         changed = play.model_key != entry.key
         play.model_key = entry.key
-        play.axes = [
-            AxisView(a.key, a.label, float(a.share), float(a.safe_min), float(a.safe_max))
-            for a in generator.axes[:MAX_AXES]
-        ]
+        play.axes = [AxisView.of(a) for a in generator.axes[:MAX_AXES]]
         out["model_info"] = _model_markdown(entry, generator)
         if changed:
             out.update(self._sliders(play.axes))
