@@ -43,6 +43,7 @@ MIN_EFFECT = 0.5  # an axis moves level (or pitch) clearly when its analysis eff
 MIN_LAYER_DB = 1.0  # two velocity layers must differ by at least this much to be told apart
 MIN_HOLD_SECONDS = 0.25  # a pitched sound must hold this long to be played as a note
 ROUND_ROBIN_AMOUNT = 0.15  # how far a round robin take moves from the first (Generator.vary's amount)
+MAX_TAKE_GAIN_DB = 12.0  # a round robin take is brought to its layer's level by at most this much
 CHOKE_GROUP = 1
 
 
@@ -185,7 +186,14 @@ class InstrumentMaker:
         if count == 1:
             return [audio]
         varied = self.gen.vary(audio, count - 1, ROUND_ROBIN_AMOUNT, seed, quality="best")
-        return [audio] + [trim_lead(sound.audio, self.rate) for sound in varied]
+        # Each take at the first one's level: a round robin changes the sound, not how loud the layer is.
+        level = loudness_db(audio, self.rate)
+        takes = [audio]
+        for sound in varied:
+            take = trim_lead(sound.audio, self.rate)
+            change = np.clip(level - loudness_db(take, self.rate), -MAX_TAKE_GAIN_DB, MAX_TAKE_GAIN_DB)
+            takes.append(take * np.float32(10 ** (change / 20)))
+        return takes
 
     # -- kit ----------------------------------------------------------------------
     def _pad_sources(self) -> list[dict]:

@@ -8,8 +8,8 @@ import numpy as np
 from sda.audio.resampling import resample
 
 FRAME_SECONDS = 0.01
-LEAD_DB = 50.0  # a sample starts where it first comes within this of its peak ...
-LEAD_KEEP_SECONDS = 0.002  # ... less this much, so the attack is whole
+ONSET_DB = 30.0  # a sample starts where it first comes within this of its loudest moment ...
+LEAD_KEEP_SECONDS = 0.003  # ... less this much, faded in, so the attack is whole
 HOLD_DB = 30.0  # a sound holds while it stays within this of its peak
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
@@ -22,12 +22,22 @@ def _frames_db(audio: np.ndarray, rate: int) -> np.ndarray:
 
 
 def trim_lead(audio: np.ndarray, rate: int) -> np.ndarray:
-    """``audio`` from its onset on: a sampler's note should sound when the key is struck."""
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    if peak <= 0:
+    """``audio`` from its onset on, faded in over LEAD_KEEP_SECONDS: a sampler's note should sound when the key
+    is struck. The onset is the first 5 ms whose level comes within ONSET_DB of the loudest 5 ms, so a quiet
+    lead-in before a late hit is cut too."""
+    size = max(1, int(0.005 * rate))
+    count = len(audio) // size
+    if count < 2:
         return audio
-    first = int(np.argmax(np.abs(audio) >= peak * 10 ** (-LEAD_DB / 20)))
-    return np.ascontiguousarray(audio[max(0, first - int(LEAD_KEEP_SECONDS * rate)):])
+    frames = np.asarray(audio[: count * size], dtype=np.float64).reshape(count, size)
+    db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-20)
+    first = int(np.argmax(db >= db.max() - ONSET_DB)) * size
+    keep = int(LEAD_KEEP_SECONDS * rate)
+    out = np.array(audio[max(0, first - keep):], dtype=np.float32)
+    fade = min(keep, len(out))
+    if first > 0 and fade > 1:
+        out[:fade] *= np.linspace(0.0, 1.0, fade, dtype=np.float32)
+    return out
 
 
 def loudness_db(audio: np.ndarray, rate: int) -> float:
