@@ -16,6 +16,15 @@ if [[ "${1:-}" == "--dev" ]]; then
       echo "chromium not found: browser tests will be skipped." >&2
     fi
   fi
+  if ! command -v fluidsynth >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+      echo "Installing fluidsynth for the instrument tests..."
+      SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+      $SUDO apt-get update -qq && $SUDO apt-get install -y -qq fluidsynth >/dev/null
+    else
+      echo "fluidsynth not found: the tests that play exported instruments will be skipped." >&2
+    fi
+  fi
 else
   .venv/bin/python -m pip install -q -r requirements.txt
 fi

@@ -38,6 +38,14 @@ def _replacing(path: Path) -> Iterator[str]:
     _fsync_dir(path.parent)
 
 
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A hidden temp path beside ``path`` for a writer that needs a file name (a zip, say); renamed over
+    ``path`` when the block ends well, removed when it raises."""
+    with _replacing(path) as tmp:
+        yield Path(tmp)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
     with _replacing(path) as tmp, open(tmp, "wb") as handle:

@@ -1,10 +1,15 @@
 """The little JavaScript and CSS the page needs beyond Gradio's components.
 
-Two things Gradio does not do by itself:
+Three things Gradio does not do by itself:
 - dropping a whole folder onto the upload area (the browser gives a folder
-  entry, which must be walked to find its files), and
+  entry, which must be walked to find its files),
 - a preview list that only ever grows: new previews are appended to the
-  list in the browser, so a player that is playing is never re-created.
+  list in the browser, so a player that is playing is never re-created, and
+- dragging a sound out of the page as a file, as from a DAW's sample browser:
+  the Play tab's players (the sound made, the history's chosen sound, A and
+  B) and the history row last clicked carry Chromium's ``DownloadURL`` drag
+  data ("audio/wav:NAME:URL") and the file's address; where a browser ignores
+  it, the download links stay.
 """
 
 from __future__ import annotations
@@ -52,6 +57,55 @@ HEAD = """
       input.dispatchEvent(new Event("change", { bubbles: true }));
     })();
   }, true);
+
+  // --- Drag a sound into a DAW or a folder: Chromium fetches a DownloadURL dropped outside the page.
+  const DRAGGABLE = "#gen-audio, #history-audio, #ab-a, #ab-b";
+  const TYPES = { wav: "audio/wav", flac: "audio/flac", ogg: "audio/ogg", mp3: "audio/mpeg" };
+  function soundUrl(box) {
+    const audio = box && box.querySelector("audio");
+    const src = audio && (audio.getAttribute("src") || audio.currentSrc);
+    return src && !src.startsWith("blob:") && !src.startsWith("data:") ? new URL(src, location.href).href : null;
+  }
+  function markDraggable() {
+    document.querySelectorAll(DRAGGABLE).forEach((box) => {
+      const ok = !!soundUrl(box);
+      if (box.draggable !== ok) box.draggable = ok;
+      box.classList.toggle("sda-draggable", ok);
+      if (ok && !box.title) box.title = "Drag this sound into your DAW or a folder";
+    });
+  }
+  new MutationObserver(markDraggable).observe(document.documentElement,
+    { subtree: true, childList: true, attributes: true, attributeFilter: ["src"] });
+  // A history row, once clicked, is the chosen sound: the row drags out as its file too.
+  let chosenRow = null;
+  const rowOf = (node) => {
+    const cell = node && node.closest && node.closest('#history [data-testid^="cell-"]');
+    const match = cell && /^cell-(\\d+)-/.exec(cell.dataset.testid);
+    return match ? { row: match[1], cell } : null;
+  };
+  document.addEventListener("click", (event) => {
+    const hit = rowOf(event.target);
+    if (!hit) return;
+    chosenRow = hit.row;
+    document.querySelectorAll('#history [data-testid^="cell-"]').forEach((cell) => {
+      const mine = cell.dataset.testid.startsWith("cell-" + chosenRow + "-");
+      cell.draggable = mine;
+      cell.classList.toggle("sda-draggable", mine);
+    });
+  }, true);
+  document.addEventListener("dragstart", (event) => {
+    const hit = rowOf(event.target);
+    const box = hit ? (hit.row === chosenRow ? document.querySelector("#history-audio") : null)
+      : event.target && event.target.closest && event.target.closest(DRAGGABLE);
+    const url = soundUrl(box);
+    if (!url || !event.dataTransfer) return;
+    const name = decodeURIComponent(new URL(url).pathname.split("/").pop() || "sound.wav").replace(/:/g, "_");
+    const type = TYPES[name.split(".").pop().toLowerCase()] || "application/octet-stream";
+    event.dataTransfer.setData("DownloadURL", type + ":" + name + ":" + url);
+    event.dataTransfer.setData("text/uri-list", url);
+    event.dataTransfer.setData("text/plain", url);
+    event.dataTransfer.effectAllowed = "copy";
+  }, true); // before the table's own handlers, which keep the event to themselves
 
   // --- Previews: newest first, appended once, never auto-playing.
   const LABEL = /^(preview|recon)_epoch(\\d+)_(\\d+)/;
@@ -121,4 +175,5 @@ CSS = """
 #previews .sda-preview-empty { color: var(--body-text-color-subdued); }
 #warnings { border-left: 4px solid #f59e0b; padding-left: 10px; }
 #status { font-size: 1.05em; }
+.sda-draggable { cursor: grab; }
 """

@@ -8,9 +8,6 @@ engine's best inversion (``quality="best"``); the player gets the fast one.
 
 from __future__ import annotations
 
-import random
-import shutil
-import zipfile
 from pathlib import Path
 
 import gradio as gr
@@ -155,45 +152,16 @@ class ExportHandlers:
             generator = self.generators.get(entry)
         except (TypeError, ValueError) as exc:
             return {"pack_note": str(exc)}
-        from sda.generation import save_sound
+        from sda.generation.errors import GenerationError
+        from sda.generation.pack import PackRequest, make_pack
 
-        folder = files.download_folder()
-        archive = folder / f"{safe_stem(entry.name)}-pack-{count}.zip"
-        work = folder / ".sound"  # one sound at a time: each goes into the zip, then away
-        from sda.generation.level import shared_gain_db
-
-        rng = random.Random(base_seed)
+        archive = files.download_folder() / f"{safe_stem(entry.name)}-pack-{count}.zip"
         fixed = {a.key: float(v) for a, v in zip(play.axes, axis_values) if v is not None and abs(float(v)) > 1e-9}
-        made = []  # every sound first: the pack's one gain depends on its loudest
-        for index in range(count):
-            axes = {a.key: round(rng.uniform(a.safe_min, a.safe_max), 3) for a in play.axes} if randomise else fixed
-            made.append((axes, generator.generate(seconds=seconds, seed=base_seed + index, axes=axes,
-                                                  evolve=float(evolve or 0.0), quality="best")))
-        gain = shared_gain_db([s.audio for _, s in made], settings.format, generator.level_gain_db,
-                              normalise=settings.normalise)
-        rule = "pack normalised together" if settings.normalise else "pack at the model's level"
-        lines = [
-            f"Sample pack from '{entry.name}': {count} sounds, {seconds:g} s each, {settings.format.upper()} "
-            f"{settings.sample_rate} Hz",
-            f"Level: one gain for every sound ({gain:+.2f} dB, {rule}), so their levels compare as made.",
-            "",
-        ]
-        work.mkdir()
+        request = PackRequest(count, seconds, base_seed, float(evolve or 0.0), fixed, bool(randomise))
         try:
-            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-                for index, (axes, sound) in enumerate(made):
-                    name = f"{safe_stem(entry.name)}_{index + 1:02d}.wav"
-                    audio_path, sidecar = save_sound(sound, work / name, settings, gain_db=gain, rule=rule)
-                    for path in (Path(audio_path), Path(sidecar)):
-                        zf.write(path, path.name)
-                        path.unlink()
-                    lines.append(f"{Path(audio_path).name}: seed {base_seed + index}"
-                                 + "".join(f", {k} {v:+.2f}" for k, v in axes.items()))
-                zf.writestr("sounds.txt", "\n".join(lines) + "\n")
-        except ValueError as exc:
-            shutil.rmtree(folder, ignore_errors=True)  # half a pack is no use to anyone
+            make_pack(generator, archive, request, settings, name=entry.name)
+        except (GenerationError, ValueError) as exc:  # nothing half-written: the pack is renamed in at the end
             return {"pack_note": f"The pack could not be made: {exc}"}
-        shutil.rmtree(work, ignore_errors=True)
         return {
             "pack_file": gr.update(value=servable(archive), visible=True),
             "pack_note": f"{count} sounds in {archive.name}.",

@@ -24,6 +24,7 @@ from sda.server.settings import AppSettings
 from sda.ui.api_errors import public_errors
 from sda.ui.binding import Binder, Components
 from sda.ui.play.export import DEPTH_CHOICES, FORMAT_CHOICES, RATE_CHOICES
+from sda.ui.play.instrument_panel import INSTRUMENT_INPUTS, build_instrument_panel
 from sda.ui.play.models import AXIS_NAMES
 from sda.ui.play.page import PlayPage
 
@@ -228,6 +229,8 @@ def build_play_tab(c: Components, play: PlayPage) -> None:
             c["pack_btn"] = gr.Button("Make the pack", elem_id="pack-btn")
             c["pack_note"] = gr.Markdown(elem_id="pack-note")
             c["pack_file"] = gr.File(label="Sample pack (.zip)", interactive=False, visible=False, elem_id="pack-file")
+        with gr.Column():
+            build_instrument_panel(c)
 
     gr.Markdown(
         "### History\nEvery sound made here, newest first. "
@@ -316,6 +319,11 @@ def build_play_tab(c: Components, play: PlayPage) -> None:
     c["pack_btn"].click(
         inputs=[state, c["pack_count"], c["pack_random"], *controls, *export_inputs, *axes],
         **bind(export.pack, generation=True, progress_on="pack_file"),
+    )
+    c["instrument_sources"].focus(inputs=[state], **bind(play.instrument.sources))
+    c["instrument_btn"].click(
+        inputs=[state, *[c[name] for name in INSTRUMENT_INPUTS], c["seed"], c["duration"], *axes],
+        **bind(play.instrument.make, generation=True, progress_on="instrument_file"),
     )
 
 
