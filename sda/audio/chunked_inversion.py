@@ -26,9 +26,14 @@ ChunkInverter = Callable[[torch.Tensor, int, torch.Tensor | None, int], tuple[to
 
 def invert_in_chunks(
     invert: ChunkInverter, mel_power: torch.Tensor, num_samples: int, hop: int, seed: int = 0,
-    chunk_frames: int = CHUNK_FRAMES, overlap: int = OVERLAP_FRAMES,
+    chunk_frames: int | None = None, overlap: int | None = None,
 ) -> torch.Tensor:
-    """Mel power (B, bands, frames) -> waveform (B, num_samples), one chunk of frames at a time."""
+    """Mel power (B, bands, frames) -> waveform (B, num_samples), one chunk of frames at a time.
+
+    ``chunk_frames`` and ``overlap`` default to the module's CHUNK_FRAMES and OVERLAP_FRAMES.
+    """
+    chunk_frames = CHUNK_FRAMES if chunk_frames is None else chunk_frames
+    overlap = OVERLAP_FRAMES if overlap is None else overlap
     frames = mel_power.shape[-1]
     if frames <= chunk_frames:
         return invert(mel_power, num_samples, None, seed)[0]

@@ -33,7 +33,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
 HANN_LAMBDA = 0.25645  # lam / N^2 of the Gaussian closest to a Hann window of length N
-DEFAULT_TOLERANCE_DB = 50.0  # coefficients this far below the loudest get a random phase
+DEFAULT_TOLERANCE_DB = 40.0  # coefficients this far below the loudest get a random phase
 
 
 def phase_derivatives(magnitude: np.ndarray, n_fft: int, hop: int, lam: float) -> tuple[np.ndarray, np.ndarray]:
@@ -48,7 +48,7 @@ def phase_derivatives(magnitude: np.ndarray, n_fft: int, hop: int, lam: float) -
 
 
 def pghi_phase(
-    magnitude: np.ndarray, n_fft: int, hop: int, *, tolerance_db: float = DEFAULT_TOLERANCE_DB,
+    magnitude: np.ndarray, n_fft: int, hop: int, *, tolerance_db: float | None = None,
     known_phase: np.ndarray | None = None, known_frames: int = 0, seed: int = 0,
 ) -> np.ndarray:
     """Magnitude (frames, bins) of a Hann-window STFT -> phase (frames, bins) in radians.
@@ -57,6 +57,7 @@ def pghi_phase(
     ``known_frames`` frames keep those phases and the rest is integrated
     from them.
     """
+    tolerance_db = DEFAULT_TOLERANCE_DB if tolerance_db is None else tolerance_db
     magnitude = np.asarray(magnitude, dtype=np.float64)
     frames, bins = magnitude.shape
     rng = np.random.default_rng(seed)
@@ -67,53 +68,53 @@ def pghi_phase(
     if peak <= 0.0:
         return phase
     along_time, along_freq = phase_derivatives(magnitude, n_fft, hop, HANN_LAMBDA * n_fft**2)
-    log_mag = np.log(np.maximum(magnitude, 1e-300)).ravel()
-    floor = np.log(peak) - tolerance_db / 20.0 * np.log(10.0)
-    usable = log_mag >= floor
-    pinned = np.zeros(frames * bins, bool)
-    pinned[: known_frames * bins] = True
-    usable |= pinned
-    if not usable.any():
-        return phase
-
-    index = np.arange(frames * bins).reshape(frames, bins)
-    level = np.clip(log_mag - floor, 0.0, None)  # 0 at the tolerance, larger when louder
+    flat = magnitude.ravel()
+    usable = flat >= peak * 10 ** (-tolerance_db / 20)
+    usable[: known_frames * bins] = True
+    nodes = np.flatnonzero(usable)  # the graph holds only these, renumbered 0..count-1
+    count = len(nodes)
+    number = np.full(flat.size + bins + 1, -1, dtype=np.int64)  # padded: neighbours past the end are unusable
+    number[nodes] = np.arange(count)
+    level = np.log(np.maximum(flat[nodes], 1e-300) / peak) + tolerance_db / 20 * np.log(10.0)  # >= 0 when usable
+    level = np.maximum(level, 0.0)
+    pinned = nodes < known_frames * bins
     top = float(level.max()) + 1.0
     starts, ends = [], []
-    for a, b in ((index[:-1, :], index[1:, :]), (index[:, :-1], index[:, 1:])):  # time, then frequency neighbours
-        a, b = a.ravel(), b.ravel()
-        keep = usable[a] & usable[b] & ~(pinned[a] & pinned[b])
-        starts.append(a[keep])
-        ends.append(b[keep])
+    for step in (bins, 1):  # time neighbours, then frequency neighbours
+        other = number[nodes + step]
+        keep = other >= 0
+        if step == 1:
+            keep &= nodes % bins != bins - 1  # the next bin of a frame's last bin is the next frame's first
+        first = np.flatnonzero(keep)
+        second = other[keep]
+        both = pinned[first] & pinned[second]
+        starts.append(first[~both])
+        ends.append(second[~both])
     a, b = np.concatenate(starts), np.concatenate(ends)
     quiet, loud = np.minimum(level[a], level[b]), np.maximum(level[a], level[b])
     # Cheapest tree = through the loudest coefficients: the quieter end decides, the louder breaks ties.
     weight = top - quiet - 1e-3 * loud + 1e-6
-    # A virtual root (index frames * bins) joins each island at its loudest coefficient; pinned ones join first.
-    root = frames * bins
-    nodes = np.flatnonzero(usable)
-    root_weight = np.where(pinned[nodes], 1e-9, 2 * top + (top - level[nodes]))
-    rows, cols = np.concatenate([a, nodes]), np.concatenate([b, np.full_like(nodes, root)])
+    # A virtual root (number ``count``) joins each island at its loudest coefficient; pinned ones join first.
+    root = count
+    root_weight = np.where(pinned, 1e-9, 2 * top + (top - level))
+    rows = np.concatenate([a, np.arange(count)])
+    cols = np.concatenate([b, np.full(count, root)])
     graph = coo_matrix((np.concatenate([weight, root_weight]), (rows, cols)), shape=(root + 1, root + 1)).tocsr()
-    tree = minimum_spanning_tree(graph)
-    order, parent = breadth_first_order(tree, root, directed=False, return_predecessors=True)
+    order, parent = breadth_first_order(minimum_spanning_tree(graph), root, directed=False, return_predecessors=True)
     order = order[1:]  # the virtual root itself
     parent_of = parent[order]
 
     # The phase step from each coefficient's parent: trapezoid rule along the tree edge.
-    step_time, step_freq = along_time.ravel(), along_freq.ravel() + np.pi  # +pi per bin: frames start at the edge
-    delta = order - parent_of
     increment = np.zeros(root + 1)
     from_root = parent_of == root
-    edge = ~from_root
-    child, par, d = order[edge], parent_of[edge], delta[edge]
-    along_t = np.abs(d) == bins
-    sign = np.sign(d)
-    increment[child] = np.where(
-        along_t, sign * 0.5 * (step_time[child] + step_time[par]), sign * 0.5 * (step_freq[child] + step_freq[par])
-    )
+    child, par = order[~from_root], parent_of[~from_root]
+    child_at, par_at = nodes[child], nodes[par]
+    delta = child_at - par_at
+    steps = np.where(np.abs(delta) == bins, along_time.ravel()[child_at] + along_time.ravel()[par_at],
+                     along_freq.ravel()[child_at] + along_freq.ravel()[par_at] + 2 * np.pi)  # +pi per bin: see above
+    increment[child] = 0.5 * np.sign(delta) * steps
     island_start = order[from_root]
-    increment[island_start] = np.where(pinned[island_start], phase.ravel()[island_start], 0.0)
+    increment[island_start] = np.where(pinned[island_start], phase.ravel()[nodes[island_start]], 0.0)
 
     # Pointer doubling: each coefficient's phase is the sum of the steps on its path to the root.
     jump = np.full(root + 1, root)
@@ -121,11 +122,11 @@ def pghi_phase(
     total = increment
     while True:
         total = total + total[jump]
+        total[root] = 0.0
         jump = jump[jump]
         if (jump == root).all():
             break
-        total[root] = 0.0
-    total[root] = 0.0
     out = phase.ravel().copy()
-    out[order] = total[order]
+    out[nodes] = total[:count]
     return out.reshape(frames, bins)
+

@@ -151,7 +151,7 @@ class AudioSpectrogram:
 
     def mel_to_waveform(
         self, mel: torch.Tensor, num_samples: int | None = None, seed: int = 0, *, quality: str = "fast",
-        phase_start: str | None = None, iterations: int | None = None,
+        phase_start: str | None = None, iterations: int | None = None, chunk_frames: int | None = None,
     ) -> torch.Tensor:
         """Normalised log-mel (B, n_mels, frames) -> waveform (B, num_samples).
 
@@ -160,7 +160,8 @@ class AudioSpectrogram:
         is slower and closer to the spectrogram, for sounds a user keeps.
         ``phase_start`` ("pghi" or "random") defaults to the quality's;
         ``iterations`` overrides the quality's Griffin-Lim iterations (0: the
-        starting phase alone).
+        starting phase alone). Sounds longer than ``chunk_frames`` (default
+        `sda.audio.chunked_inversion.CHUNK_FRAMES`) are inverted in chunks.
         """
         if quality not in INVERSION_QUALITIES:
             raise ValueError(f"quality must be one of {', '.join(INVERSION_QUALITIES)}; got {quality!r}")
@@ -186,7 +187,7 @@ class AudioSpectrogram:
                 initial=unit, pinned_frames=0 if known is None else known.shape[1], return_phase=True,
             )
 
-        wave = invert_in_chunks(invert, mel_power, num_samples, c.hop_length, seed)
+        wave = invert_in_chunks(invert, mel_power, num_samples, c.hop_length, seed, chunk_frames)
         return wave[0] if squeeze else wave
 
     def start_phase(

@@ -41,7 +41,7 @@ def cmd_invert(args, limits) -> int:
     else:
         spectrogram = AudioSpectrogram(device=device)
     inversion = inversion_for(spectrogram, args.method, source)
-    dataset = decode_dataset(args.inputs, limits=limits)
+    dataset = decode_dataset(args.inputs, target_sr=spectrogram.config.sample_rate, limits=limits)
     named = {Path(p).resolve() for p in args.inputs if Path(p).is_file()}
     for issue in dataset.issues:
         if Path(issue.path).resolve() in named:  # a file asked for by name must not be skipped quietly
