@@ -2,11 +2,15 @@
 
 Today every model inverts through the non-learned methods of
 `sda.audio.inversion_methods`, with the model's own spectrogram settings and
-normalisation. A model that carries a learned inversion returns it here
-under the method "learned"; nothing else has to change to use it.
+normalisation. A model that carries a learned inversion (a
+``learned_inversion`` attribute on its ModelSource, following
+``MelInversion``) returns it here under the method "learned"; nothing else
+has to change to use it.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -16,6 +20,14 @@ from sda.audio.spectrogram import AudioSpectrogram
 from sda.generation.errors import GenerationError
 
 METHOD_NAMES = (*INVERSION_METHODS, LEARNED)
+
+
+class MelInversion(Protocol):
+    """What ``invert``, the benchmark and generation call: a model's mel -> audio."""
+
+    def __call__(self, mel: torch.Tensor, num_samples: int, seed: int = 0) -> np.ndarray: ...
+
+    def audio(self, audio: np.ndarray, seed: int = 0) -> np.ndarray: ...
 
 
 class FallbackInversion:
@@ -40,7 +52,7 @@ class FallbackInversion:
         return self(self.spectrogram.waveform_to_mel(wave), len(audio), seed)
 
 
-def inversion_for(spectrogram: AudioSpectrogram, method: str = "best", model_source=None) -> FallbackInversion:
+def inversion_for(spectrogram: AudioSpectrogram, method: str = "best", model_source=None) -> MelInversion:
     """The inversion object for ``method``; with ``model_source``, the model's (its learned one for "learned")."""
     if method == LEARNED:
         learned = getattr(model_source, "learned_inversion", None) if model_source is not None else None
