@@ -35,9 +35,10 @@ def invert_in_chunks(
     chunk_frames = CHUNK_FRAMES if chunk_frames is None else chunk_frames
     overlap = OVERLAP_FRAMES if overlap is None else overlap
     frames = mel_power.shape[-1]
-    if frames <= chunk_frames:
+    described = frames * hop - 1  # the most samples whose centred frames are exactly these
+    if frames <= chunk_frames and (frames - 1) * hop <= num_samples <= described:
         return invert(mel_power, num_samples, None, seed)[0]
-    if not 4 <= overlap < chunk_frames // 2:
+    if frames > chunk_frames and not 4 <= overlap < chunk_frames // 2:
         raise ValueError(f"overlap must be from 4 to half of chunk_frames; got {overlap} of {chunk_frames}")
     length = max(num_samples, (frames - 1) * hop)
     out = mel_power.new_zeros(mel_power.shape[0], length)
@@ -47,7 +48,7 @@ def invert_in_chunks(
     while True:
         end = min(start + chunk_frames, frames)
         first = start * hop
-        samples = (length - first) if end == frames else (end - 1 - start) * hop
+        samples = min(length, described) - first if end == frames else (end - 1 - start) * hop
         wave, unit = invert(mel_power[..., start:end], samples, known, seed + index)
         if known is None:
             out[:, first : first + samples] = wave
@@ -57,7 +58,7 @@ def invert_in_chunks(
             joined = out[:, fade_at : fade_at + fade]
             out[:, fade_at : fade_at + fade] = torch.lerp(joined, wave[:, offset : offset + fade], ramp)
             out[:, fade_at + fade : first + samples] = wave[:, offset + fade :]
-        if end == frames:
+        if end == frames:  # past what the frames describe: silence
             return out[:, :num_samples]
         known = unit[:, -overlap:]
         start, index = end - overlap, index + 1
