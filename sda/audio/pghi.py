@@ -13,11 +13,13 @@ A Hann window of length N behaves like a Gaussian with lam = 0.25645 N^2.
 The phase is integrated from the loudest coefficient outwards, always
 through the loudest coefficients reached so far, because the derivatives
 are only trustworthy where there is energy. The heap of the published
-algorithm visits coefficients one at a time; here the same order is found
-as a maximum spanning tree of the coefficient grid (edges between time and
-frequency neighbours, weighted by the quieter end), which scipy builds in C,
-and the increments are summed along the tree by pointer doubling, so a
-2-second sound takes milliseconds in numpy. Coefficients below the
+algorithm visits coefficients one at a time, in Python far too slow; here
+each coefficient is reached along a maximum spanning tree of the coefficient
+grid instead (edges between time and frequency neighbours, weighted by the
+quieter end, so every path runs through the loudest coefficients that
+connect its ends: the heap's principle, not always its exact tree), which
+scipy builds in C, and the increments are summed along the tree by pointer
+doubling, so a 2-second sound takes milliseconds in numpy. Coefficients below the
 tolerance get a random phase; islands above it each start at their own
 loudest coefficient. Phases given for some frames (the end of the previous
 chunk of a long sound) are kept, and the rest grows from them.
