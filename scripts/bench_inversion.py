@@ -1,20 +1,24 @@
-"""Where the mel -> audio round trip loses fidelity, and what each fix buys.
+"""Mel -> audio with no model in between: every inversion method on percussive, tonal and texture sets.
 
-For each way of inverting sda's log-mel (no model in between), prints the
-mean mel-L1 (dB), LSD (dB) and MR-STFT of the round trip against the input,
-on realistic one-shots (`make_benchmark_set`: the 12 unseen files and the
-first 20 training files) and on the shipped demo sounds (assets/demo), plus
-"mel fit": how far the linear power handed to Griffin-Lim is, in mel dB,
-from the mel it should reproduce (before any phase retrieval), and speed in
-x real time on a 10 s sound (best of 3, this machine's threads).
+Prints one markdown table: method x set -> MR-STFT, LSD (dB), mel-L1 (dB),
+attack error (dB) and speed in x real time (the set's audio seconds over the
+time spent inverting it, after one warm-up call; by default the process's
+CPU time on one thread, which a busy shared machine inflates far less than
+wall time and which two idle cores can only beat), with the textbook rows:
+the filterbank pseudo-inverse (negatives clamped) + 64 Griffin-Lim
+iterations, and the exact linear magnitude + 64 iterations (the oracle: a
+perfect mel -> magnitude step, only the phase guessed). Sets come from
+`sda.bench.synth.make_inversion_sets` (4 sounds of 4 s each; drum hits drawn
+from fresh recipes, tonal notes, noise/drone/crackle textures), plus a
+2-second sound timed alone (Play's case) with --play.
 
-    flock /tmp/sda-heavy.lock python scripts/bench_inversion.py [--data DIR] [--threads 2]
+    python scripts/bench_inversion.py [--threads 1] [--clock cpu|wall] [--count 4] [--seconds 4] [--methods fast,...]
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import resource
 import sys
 import time
 from pathlib import Path
@@ -25,123 +29,98 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from sda.audio.io import load_audio  # noqa: E402
+from sda.audio.inversion_methods import INVERSION_METHODS, invert_mel  # noqa: E402
+from sda.audio.scores import inversion_scores  # noqa: E402
 from sda.audio.spectrogram import AudioSpectrogram  # noqa: E402
-from sda.bench.fidelity import fidelity  # noqa: E402
-from sda.bench.synth import make_benchmark_set  # noqa: E402
+from sda.bench.synth import make_inversion_sets  # noqa: E402
+
+KEYS = ("mrstft", "lsd_db", "mel_l1_db", "attack_db")
 
 
-def _mel_power(spec: AudioSpectrogram, mel: torch.Tensor) -> torch.Tensor:
-    return torch.pow(10.0, spec.mel_to_db(mel).clamp(max=40.0) / 10.0)
-
-
-def _griffin_lim(
-    spec: AudioSpectrogram, power: torch.Tensor, n: int, iters: int, zero_phase: bool = False
-) -> torch.Tensor:
-    magnitude = (power / spec._power_scale).sqrt()
-    if not zero_phase:
-        return spec.griffin_lim(magnitude, n, seed=0, iters=iters)
-    mag = magnitude.transpose(1, 2).contiguous()  # the same momentum loop, phases starting at zero
-    unit, previous = torch.ones_like(mag, dtype=torch.complex64), torch.zeros_like(mag, dtype=torch.complex64)
-    for _ in range(iters):
-        projected = spec._frames_stft(spec._frames_istft(mag * unit, n))
-        accelerated = torch.lerp(projected, previous, -spec.config.griffin_lim_momentum)
-        previous = projected
-        unit = accelerated * (accelerated.real.square() + accelerated.imag.square()).clamp_min(1e-16).rsqrt()
-    return spec._frames_istft(mag * unit, n)
-
-
-def _euclidean_nnls(spec: AudioSpectrogram, mel_power: torch.Tensor, start: torch.Tensor, iters: int) -> torch.Tensor:
-    basis = spec.mel_basis
-    x, target = start.clamp_min(1e-15), basis.T @ mel_power
-    for _ in range(iters):
-        x = (x * target / (basis.T @ (basis @ x)).clamp_min(1e-15)).clamp_min(1e-15)
-    return x
-
-
-def candidates(spec: AudioSpectrogram) -> dict:
-    """name -> (mel -> linear power or None, (mel, n) -> waveform)."""
+def textbook(spec: AudioSpectrogram, oracle: bool, iterations: int = 64):
+    """Pseudo-inverse of the filterbank (or the exact magnitude), random phase, ``iterations`` momentum GL."""
     pinv = torch.from_numpy(np.linalg.pinv(spec.mel_basis.numpy().astype(np.float64))).float()
-    gl = spec.config.griffin_lim_iters
 
-    def pinv_power(m):
-        return (pinv @ _mel_power(spec, m)).clamp_min(0.0)
-
-    def pinv_magnitude(m):
-        return (pinv @ _mel_power(spec, m).sqrt()).clamp_min(0.0) ** 2
-
-    def kl(iters):
-        return lambda m: spec.mel_inverse(_mel_power(spec, m), iters)
-
-    def gl_of(power_fn, iters, zero_phase=False):
-        return lambda m, n: _griffin_lim(spec, power_fn(m), n, iters, zero_phase)
-
-    return {
-        f"pinv+clamp, GL{gl} (before: fast)": (pinv_power, gl_of(pinv_power, gl)),
-        f"pinv+clamp, GL{gl * 8}": (pinv_power, gl_of(pinv_power, gl * 8)),
-        f"pinv+clamp, zero-phase GL{gl}": (pinv_power, gl_of(pinv_power, gl, True)),
-        f"pinv of magnitude, GL{gl}": (pinv_magnitude, gl_of(pinv_magnitude, gl)),
-        f"spread along triangles, GL{gl}": (kl(0), gl_of(kl(0), gl)),
-        f"Euclid NNLS 50 from pinv, GL{gl}": (
-            lambda m: _euclidean_nnls(spec, _mel_power(spec, m), pinv_power(m), 50),
-            gl_of(lambda m: _euclidean_nnls(spec, _mel_power(spec, m), pinv_power(m), 50), gl),
-        ),
-        f"KL NNLS 10, GL{gl} (after: fast)": (kl(10), lambda m, n: spec.mel_to_waveform(m, n, quality="fast")),
-        f"KL NNLS 100, GL{gl * 8}": (kl(100), gl_of(kl(100), gl * 8)),
-        f"KL 100, GL{gl * 8} + mel refit (after: best)": (
-            kl(100),
-            lambda m, n: spec.mel_to_waveform(m, n, quality="best"),
-        ),
-    }
+    def invert(audio: np.ndarray) -> np.ndarray:
+        wave = torch.from_numpy(audio)[None]
+        if oracle:
+            magnitude = spec._stft(wave).abs()
+        else:
+            mel_power = torch.pow(10.0, spec.mel_to_db(spec.waveform_to_mel(wave)).clamp(max=40.0) / 10.0)
+            magnitude = ((pinv @ mel_power).clamp_min(0.0) / spec._power_scale).sqrt()
+        return spec.griffin_lim(magnitude, len(audio), iters=iterations)[0].numpy()
+    return invert
 
 
-def mel_fit_db(spec: AudioSpectrogram, mel: torch.Tensor, power: torch.Tensor) -> float:
-    """Mean |dB| between the input mel and the mel of the power estimate (floored at the input's max - 80 dB)."""
-    target = spec.mel_to_db(mel)
-    got = 10 * torch.log10((spec.mel_basis @ power).clamp_min(1e-20))
-    floor = target.max() - 80.0
-    return float((target.clamp_min(floor) - got.clamp_min(floor)).abs().mean())
+def named(spec: AudioSpectrogram, method: str):
+    def invert(audio: np.ndarray) -> np.ndarray:
+        mel = spec.waveform_to_mel(torch.from_numpy(audio))
+        return invert_mel(spec, mel, len(audio), method).numpy()
+    return invert
+
+
+def oracle_pghi(spec: AudioSpectrogram, iterations: int = 64):
+    def invert(audio: np.ndarray) -> np.ndarray:
+        magnitude = spec._stft(torch.from_numpy(audio)[None]).abs()
+        unit = spec.start_phase(magnitude, "pghi")
+        return spec.griffin_lim(magnitude, len(audio), iters=iterations, initial=unit)[0].numpy()
+    return invert
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="/tmp/sda_bench_inversion", help="where make_benchmark_set writes (reused)")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--clock", default="cpu", choices=["cpu", "wall"], help="what speed is measured in")
+    parser.add_argument("--count", type=int, default=4, help="sounds per set")
+    parser.add_argument("--seconds", type=float, default=4.0, help="length of each sound")
+    parser.add_argument("--methods", default=",".join(INVERSION_METHODS), help="comma-separated named methods")
+    parser.add_argument("--play", action="store_true", help="also time a 2-s sound alone, best of 5, per method")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-
-    train, unseen = make_benchmark_set(args.data)
-    sets = {
-        "one-shots": [load_audio(p).audio for p in sorted(unseen.glob("*.wav")) + sorted(train.glob("*.wav"))[:20]],
-        "demo": [load_audio(p).audio for p in sorted((ROOT / "assets" / "demo").glob("*.ogg"))],
-    }
+    global _clock
+    _clock = _cpu_seconds if args.clock == "cpu" else time.perf_counter
     spec = AudioSpectrogram()
-    fb = spec.mel_basis
-    counts = (fb > 0).sum(1)
-    print(f"filterbank: {fb.shape[0]} bands; fewest bins under a band: {int(counts.min())}; "
-          f"bands with one bin or none: {int((counts <= 1).sum())}; bins under no band: "
-          f"{[int(i) for i in torch.nonzero(fb.sum(0) == 0).flatten()]}")
-    long_clip = np.concatenate(sets["one-shots"])[: 10 * 48000]
-    long_mel = spec.waveform_to_mel(torch.from_numpy(long_clip))
-
-    header = "candidate".ljust(46) + "".join(f" | {name}: mel fit, mel-L1, LSD, MR-STFT" for name in sets) + " | speed"
-    print(header)
-    for name, (power_fn, invert) in candidates(spec).items():
-        line = name.ljust(46)
+    sets = make_inversion_sets(args.count, args.seconds)
+    rows = {"textbook: mel pinv + GL64": textbook(spec, oracle=False),
+            "oracle: exact magnitude + GL64": textbook(spec, oracle=True),
+            "oracle: exact magnitude + PGHI + GL64": oracle_pghi(spec)}
+    rows.update({m: named(spec, m) for m in args.methods.split(",")})
+    print(f"{args.count} sounds of {args.seconds:g} s per set, {args.threads} threads, {args.clock} time; "
+          "each cell MR-STFT / LSD dB / mel-L1 dB / attack dB / x real time")
+    print("| method | " + " | ".join(sets) + " |" + (" 2-s sound |" if args.play else ""))
+    print("| --- |" + " --- |" * (len(sets) + bool(args.play)))
+    for name, invert in rows.items():
+        invert(sets["percussive"][0][:48000])  # warm-up
+        cells = []
         for clips in sets.values():
-            fits, scores = [], []
+            scores, seconds = [], 0.0
             for audio in clips:
-                mel = spec.waveform_to_mel(torch.from_numpy(audio))[None]
-                fits.append(mel_fit_db(spec, mel[0], power_fn(mel)[0]))
-                scores.append(fidelity(audio, invert(mel, len(audio))[0].numpy()))
-            line += f" | {np.mean(fits):5.2f} " + " ".join(
-                f"{np.mean([s[k] for s in scores]):6.3f}" for k in ("mel_l1_db", "lsd_db", "mrstft"))
-        seconds = math.inf
-        for _ in range(3):
-            start = time.perf_counter()
-            invert(long_mel[None], len(long_clip))
-            seconds = min(seconds, time.perf_counter() - start)
-        print(line + f" | {10.0 / seconds:6.1f}x real time", flush=True)
+                started = _clock()
+                estimate = invert(audio)
+                seconds += _clock() - started
+                scores.append(inversion_scores(audio, estimate))
+            means = [np.mean([s[k] for s in scores]) for k in KEYS]
+            speed = sum(len(a) for a in clips) / 48000 / seconds
+            cells.append("{:.3f} / {:.2f} / {:.2f} / {:.2f} / {:.0f}x".format(*means, speed))
+        if args.play:
+            clip = sets["tonal"][0][: 2 * 48000]
+            best = min(_timed(invert, clip) for _ in range(5))
+            cells.append(f"{2.0 / best:.0f}x")
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+_clock = _cpu_seconds
+
+
+def _timed(invert, audio: np.ndarray) -> float:
+    started = _clock()
+    invert(audio)
+    return _clock() - started
 
 
 if __name__ == "__main__":

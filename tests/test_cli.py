@@ -209,6 +209,10 @@ def test_bench_prints_one_json_line_of_figures(mixed_folder, tmp_path):
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1, proc.stdout
     figures = json.loads(lines[0])
-    for key in ("chunks_per_s", "s_per_epoch", "first_preview_s", "peak_rss_mb", "mel_l1_db", "lsd_db", "mrstft"):
+    for key in ("chunks_per_s", "s_per_epoch", "first_preview_s", "peak_rss_mb", "mel_l1_db", "lsd_db", "mrstft",
+                "attack_db", "ceiling_mrstft", "ceiling_attack_db", "inversion_best_lsd_db", "inversion_realtime_x",
+                "inversion_best_realtime_x"):
         assert isinstance(figures[key], (int, float)) and math.isfinite(figures[key]) and figures[key] > 0, key
+    assert figures["ceiling_mel_l1_db"] < figures["mel_l1_db"]  # the model only adds to what inversion loses
+    assert figures["inversion_best_mel_l1_db"] < figures["ceiling_mel_l1_db"]
     assert figures["device"] == "cpu" and figures["dtype"] in ("float32", "bfloat16")

@@ -69,6 +69,29 @@ def test_the_phase_keeps_a_closer_inversion_and_says_why(learned_run):
     assert generator.inverter.kind == "learned" and generator.info["inversion"]["kind"] == "learned"
 
 
+def test_invert_with_the_model_uses_its_learned_inversion(learned_run, notes, tmp_path):
+    import soundfile as sf
+
+    from sda.audio.scores import inversion_scores
+
+    note = sorted(notes.glob("*.wav"))[0]
+    outputs = {}
+    for method in (None, "learned", "best"):
+        out = tmp_path / str(method)
+        args = ["invert", note, "--out", out, "--model", learned_run] + (["--method", method] if method else [])
+        result = sda(*args)
+        assert result.returncode == 0, result.stderr
+        (wav,) = out.glob("*.wav")
+        sidecar = json.loads(wav.with_suffix(".json").read_text())
+        outputs[method] = (sf.read(wav, dtype="float32")[0], sidecar["settings"]["method"])
+    assert outputs[None][1] == "learned", "with --model, invert uses the model's own inversion"
+    assert outputs["best"][1] == "best"
+    reference = sf.read(note, dtype="float32")[0]
+    learned = inversion_scores(reference, outputs["learned"][0], SR)
+    standard = inversion_scores(reference, outputs["best"][0], SR)
+    assert learned["lsd_db"] < standard["lsd_db"], (learned, standard)
+
+
 def test_a_learned_inversion_that_is_not_closer_is_refused_and_the_standard_one_used(notes, tmp_path,
                                                                                      fast_previews):
     run = tmp_path / "run"

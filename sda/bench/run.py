@@ -11,10 +11,13 @@ Figures (one dict, printed as one JSON line by the CLI):
 - model_gflop_per_chunk and achieved_tflops (counted by torch's FLOP
   counter on one real step), against peak_matmul_tflops (a 2048^3 matmul in
   the same dtype on the same device);
-- with a held-out folder: mel_l1_db, lsd_db and mrstft of reconstructing the
-  unseen files (best checkpoint, ``sda.generation.reconstruct.reconstruct_audio``
-  with the "fast" inversion), the same for mel -> Griffin-Lim with no model
-  (the representation's ceiling), and recon_realtime_x.
+- with a held-out folder: mrstft, lsd_db, mel_l1_db and attack_db
+  (``sda.audio.scores.inversion_scores``) of reconstructing the unseen files
+  (best checkpoint, ``sda.generation.reconstruct.reconstruct_audio`` with the
+  "fast" inversion) and recon_realtime_x; the same scores for the inversion
+  alone, no model in between (the representation's ceiling: ceiling_* with
+  the "fast" inversion, as the model's figures, and inversion_best_* with
+  the "best" one), and inversion_realtime_x / inversion_best_realtime_x.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from sda.audio.validation import decode_dataset, require_usable
-from sda.bench.fidelity import fidelity
+from sda.bench.fidelity import inversion_scores
 from sda.models.losses import vae_loss
 from sda.runs.device import autocast, choose_dtype, resolve_device
 from sda.runs.folder import dataset_files, read_run_info
@@ -184,8 +187,9 @@ def _train_files(run_dir: Path) -> list[Path]:
 
 
 def _fidelity(result: dict, heldout: Path, device: torch.device, log) -> dict:
+    from sda.generation.inversion import inversion_for
     from sda.generation.loader import load_source
-    from sda.generation.reconstruct import invert_only, reconstruct_audio
+    from sda.generation.reconstruct import reconstruct_audio
 
     source = load_source(result["best_checkpoint_path"] or result["last_checkpoint_path"])
     model, spectrogram = source.model.to(device).eval(), source.spectrogram.to(device)
@@ -193,30 +197,27 @@ def _fidelity(result: dict, heldout: Path, device: torch.device, log) -> dict:
     def reconstruct(audio: np.ndarray) -> np.ndarray:  # "fast", like the ceiling, so the two compare
         return reconstruct_audio(model, spectrogram, audio, quality="fast")
 
+    ways = {"": reconstruct, "ceiling_": inversion_for(spectrogram, "fast", source).audio,
+            "inversion_best_": inversion_for(spectrogram, "best", source).audio}
     unseen = decode_dataset([heldout])
     require_usable(unseen, str(heldout))
-    model_scores, ceiling_scores = [], []
-    audio_seconds, recon_seconds = 0.0, 0.0
-    if unseen.clips:  # steady-state speed: the first call sets up kernels
-        reconstruct(unseen.clips[0].audio)
-    for clip in unseen.clips:
-        t0 = time.perf_counter()
-        recon = reconstruct(clip.audio)
-        _sync(device)
-        recon_seconds += time.perf_counter() - t0
-        audio_seconds += clip.duration_s
-        assert len(recon) == len(clip.audio)
-        model_scores.append(fidelity(clip.audio, recon))
-        ceiling_scores.append(fidelity(clip.audio, invert_only(spectrogram, clip.audio)))
-    mean = lambda rows, key: round(float(np.mean([r[key] for r in rows])), 3)  # noqa: E731
+    scores = {prefix: [] for prefix in ways}
+    seconds = {prefix: 0.0 for prefix in ways}
+    audio_seconds = sum(clip.duration_s for clip in unseen.clips)
+    for prefix, way in ways.items():
+        way(unseen.clips[0].audio)  # steady-state speed: the first call sets up kernels
+        for clip in unseen.clips:
+            t0 = time.perf_counter()
+            out = way(clip.audio)
+            _sync(device)
+            seconds[prefix] += time.perf_counter() - t0
+            assert len(out) == len(clip.audio)
+            scores[prefix].append(inversion_scores(clip.audio, out))
     log(f"bench: fidelity on {len(unseen.clips)} unseen files")
-    return {
-        "heldout_files": len(unseen.clips),
-        "mel_l1_db": mean(model_scores, "mel_l1_db"),
-        "lsd_db": mean(model_scores, "lsd_db"),
-        "mrstft": mean(model_scores, "mrstft"),
-        "ceiling_mel_l1_db": mean(ceiling_scores, "mel_l1_db"),
-        "ceiling_lsd_db": mean(ceiling_scores, "lsd_db"),
-        "ceiling_mrstft": mean(ceiling_scores, "mrstft"),
-        "recon_realtime_x": round(audio_seconds / max(recon_seconds, 1e-9), 1),
-    }
+    figures = {"heldout_files": len(unseen.clips)}
+    for prefix, rows in scores.items():
+        figures.update({f"{prefix}{key}": round(float(np.mean([r[key] for r in rows])), 3) for key in rows[0]})
+    speed = {prefix: round(audio_seconds / max(t, 1e-9), 1) for prefix, t in seconds.items()}
+    figures.update({"recon_realtime_x": speed[""], "inversion_realtime_x": speed["ceiling_"],
+                    "inversion_best_realtime_x": speed["inversion_best_"]})
+    return figures

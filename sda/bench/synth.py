@@ -332,3 +332,48 @@ def make_long_set(folder, count: int, seconds: float = 10.0, seed: int = 11, sam
             position += int(rng.uniform(0.15, 0.8) * sample_rate)
         sf.write(path, np.clip(out, -1, 1), sample_rate, subtype="PCM_16")
     return paths
+
+
+PERCUSSIVE: tuple[str, ...] = ("kick", "snare", "hat", "cymbal", "clap", "tom", "rim")
+TONAL: tuple[str, ...] = ("pluck", "bell", "mallet", "bass", "vox")
+
+
+def make_sequence(kinds, seconds: float, rng: np.random.Generator, sample_rate: int = 48000) -> np.ndarray:
+    """``seconds`` of one-shots drawn from ``kinds``, each a fresh recipe (no single kit), at irregular times."""
+    length = int(seconds * sample_rate)
+    out = np.zeros(length)
+    position = int(rng.uniform(0.02, 0.1) * sample_rate)
+    while position < length:
+        hit = make_sound(str(rng.choice(kinds)), rng, sample_rate)[: length - position]
+        out[position : position + len(hit)] += hit
+        position += int(rng.uniform(0.12, 0.6) * sample_rate)
+    return _unit(out).astype(np.float32) * np.float32(10 ** (rng.uniform(-12, -1) / 20))
+
+
+def make_texture(seconds: float, rng: np.random.Generator, sample_rate: int = 48000) -> np.ndarray:
+    """A texture: noise bands that swell in turn (wind, surf), a drone of detuned partials and sparse crackle."""
+    n = int(seconds * sample_rate)
+    t = _time(n, sample_rate)
+    wind = sum(_filter(rng.standard_normal(n), sample_rate, "bandpass", (f / 1.4, f * 1.4))
+               * (1.1 + np.sin(2 * np.pi * rng.uniform(0.05, 0.4) * t + rng.uniform(0, 2 * np.pi)))
+               for f in rng.uniform(200, 6000, 4))
+    f0 = rng.uniform(50, 200)
+    drone = sum(np.sin(2 * np.pi * f0 * r * (1 + rng.uniform(-0.003, 0.003)) * t + rng.uniform(0, 2 * np.pi)) / r
+                for r in (1, 2, 3, 5))
+    crackle = np.zeros(n)
+    clicks = rng.integers(0, n, int(rng.uniform(5, 40) * seconds))
+    crackle[clicks] = rng.uniform(-1, 1, len(clicks))
+    crackle = _filter(crackle, sample_rate, "highpass", 2000)
+    swell = 0.6 + 0.4 * np.sin(2 * np.pi * rng.uniform(0.1, 0.5) * t + rng.uniform(0, 2 * np.pi))
+    mix = swell * (_unit(wind) + rng.uniform(0.1, 0.5) * _unit(drone)) + rng.uniform(0.1, 0.6) * _unit(crackle)
+    return _record(mix, sample_rate, rng, 1)[:n, 0]
+
+
+def make_inversion_sets(count: int = 4, seconds: float = 4.0, seed: int = 23,
+                        sample_rate: int = 48000) -> dict[str, list[np.ndarray]]:
+    """Test sets for mel -> audio: "percussive", "tonal" and "textures", ``count`` sounds of ``seconds`` each."""
+    makers = {"percussive": lambda rng: make_sequence(PERCUSSIVE, seconds, rng, sample_rate),
+              "tonal": lambda rng: make_sequence(TONAL, seconds, rng, sample_rate),
+              "textures": lambda rng: make_texture(seconds, rng, sample_rate)}
+    return {name: [make(np.random.default_rng([seed, k, i])) for i in range(count)]
+            for k, (name, make) in enumerate(makers.items())}

@@ -1,5 +1,6 @@
-"""Command line: ``python -m sda train | reconstruct | bench`` here, and the commands that use a model
-(generate, axes, analyse, vary, morph, export-model) from generation.py, instrument and pack from sampler.py."""
+"""Command line: ``python -m sda train | reconstruct | bench`` here, ``invert`` from invert.py, the commands
+that use a model (generate, axes, analyse, vary, morph, export-model) from generation.py, instrument and pack
+from sampler.py."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sda.audio.io import write_wav
 from sda.audio.validation import DatasetError, DurationLimits, decode_dataset, require_usable
 from sda.cli.console import ConsoleReporter
 from sda.cli.generation import add_generation_commands, add_set_option
+from sda.cli.invert import add_invert_command
 from sda.cli.sampler import add_sampler_commands
 from sda.generation.errors import GenerationError
 from sda.runs.checkpoints import load_checkpoint, resolve_checkpoint
@@ -263,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
     bench.add_argument("--out", help="run folder (default: a temporary one)")
     bench.set_defaults(func=cmd_bench)
+    add_invert_command(sub, _add_limit_options, _limits)
     add_generation_commands(sub)
     add_sampler_commands(sub)
     return parser

@@ -98,12 +98,3 @@ def _pass(model: ConvVAE, mel: torch.Tensor, first_frame: int, edit: LatentEdit 
         first = first_frame // model.time_stride
         latents = edit(latents, slice(first, first + latents.shape[-1]))
     return model.decode(latents, mel.shape[-1]).float()
-
-
-@torch.no_grad()
-def invert_only(spectrogram: AudioSpectrogram, audio: np.ndarray, seed: int = 0,
-                inverter: Inverter | None = None) -> np.ndarray:
-    """Mel -> audio with no model in between ("fast" inversion): the ceiling of the representation."""
-    wave = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).to(spectrogram.device)
-    mel = spectrogram.waveform_to_mel(wave)
-    return (inverter or Inverter(spectrogram))(mel, len(audio), seed=seed).cpu().numpy().astype(np.float32)
