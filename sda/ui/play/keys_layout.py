@@ -95,7 +95,8 @@ def build_keys_panel(c: Components, play) -> None:
         c["keys_note"] = gr.Markdown(elem_id="keys-note")
         with gr.Row(equal_height=False):
             c["keys_recording"] = gr.Audio(label="Last recording (rendered from the notes)", type="filepath",
-                                           interactive=False, elem_id="keys-recording")
+                                           interactive=False, elem_id="keys-recording",
+                                           waveform_options=gr.WaveformOptions(show_recording_waveform=False))
             c["keys_midi_file"] = gr.File(label="Its MIDI file", interactive=False, visible=False,
                                           elem_id="keys-midi-file")
         c["keys_feed"] = gr.File(file_count="multiple", visible="hidden", elem_id="keys-feed")

@@ -109,7 +109,6 @@ function sdaKeysStart(element, trigger, upload) {
   }
 
   function noteOn(note, velocity, key, ev) {
-    const entered = performance.now() - ev.timeStamp;
     const chosen = voiceFor(note, velocity);
     if (!chosen || !chosen.buffer) return;
     const at = panel.rec ? ev.timeStamp - panel.rec.start : ev.timeStamp;
@@ -128,9 +127,6 @@ function sdaKeysStart(element, trigger, upload) {
     root.dataset.notes = String(panel.notes);
     root.dataset.latencyMs = latency.toFixed(3);
     root.dataset.lastVelocity = String(velocity);
-    (panel.entries = panel.entries || []).push(entered);
-    root.dataset.entries = panel.entries.slice(-32).map((x) => x.toFixed(1)).join(",");
-    root.dataset.lats = panel.latencies.slice(-32).map((x) => x.toFixed(1)).join(",");
     root.dataset.lastGain = entry.gain.toFixed(4);
     root.dataset.lastSound = chosen.name;
     // What the eye sees waits for the next frame: nothing but the sound runs while keys come in.
