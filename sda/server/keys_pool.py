@@ -64,6 +64,7 @@ class ExplorePool:
         self._last_take = time.monotonic()
         self._rng = random.Random()
         self._error = ""
+        self._closed = False
 
     # ---------------------------------------------------------------- the page's side
     def aim(self, sliders: dict[str, float], seconds: float) -> None:
@@ -92,6 +93,14 @@ class ExplorePool:
             self._lock.notify_all()  # room again: the thread goes on
             return out
 
+    def close(self) -> None:
+        """Stop making sounds (the thread ends after the sound it is making)."""
+        with self._lock:
+            self._closed = True
+            self._lock.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
     @property
     def error(self) -> str:
         return self._error
@@ -110,11 +119,11 @@ class ExplorePool:
     def _run(self) -> None:
         while True:
             with self._lock:
-                while len(self._ready) >= self.size:
+                while len(self._ready) >= self.size and not self._closed:
                     if time.monotonic() - self._last_take > IDLE_SECONDS:
                         return
                     self._lock.wait(timeout=1.0)
-                if time.monotonic() - self._last_take > IDLE_SECONDS:
+                if self._closed or time.monotonic() - self._last_take > IDLE_SECONDS:
                     return
                 sliders, seconds = dict(self.sliders), self.seconds
             try:
@@ -161,6 +170,8 @@ class ExplorePools:
         with self._lock:
             held = self._pools.get(workspace_id)
             if held is None or held[0] != model_key or held[1].size != size:
+                if held is not None:
+                    held[1]._closed = True  # the old model's pool stops after its current sound
                 pool = ExplorePool(workspace_id, generator_of, folder, self.gate, size=size)
                 self._pools[workspace_id] = (model_key, pool)
             return self._pools[workspace_id][1]
