@@ -187,6 +187,45 @@ class TestPlayingLive:
         assert "CC 21" in text(page, "#midi-map")
         assert page.is_checked("#keys-mode input[value=Kit]")
 
+    def test_a_choke_group_cuts_and_gate_mode_stops_on_release(self, keys):
+        page = keys.page
+        voices = lambda: int(data(page, "voices") or 0)  # noqa: E731
+        page.wait_for_timeout(500)  # the notes before have ended
+        send(page, 0x90, 36, 100)
+        send(page, 0x90, 37, 100)
+        assert voices() == 2, "without a choke group two pads ring together"
+        page.fill("#keys-chokes", "1 2")
+        page.press("#keys-chokes", "Tab")
+        page.wait_for_timeout(500)
+        send(page, 0x90, 36, 100)
+        send(page, 0x90, 37, 100)
+        assert voices() == 1, "pad 2 cut pad 1"
+        page.select_option("#keys-gate", "gate")
+        page.wait_for_timeout(500)
+        send(page, 0x90, 38, 100)
+        send(page, 0x80, 38, 0)
+        assert voices() == 0, "gate mode: the note stops when its key goes up"
+        page.select_option("#keys-gate", "oneshot")
+        page.fill("#keys-chokes", "")
+        page.press("#keys-chokes", "Tab")
+
+    def test_pitched_mode_plays_one_sound_across_the_keys(self, keys):
+        page = keys.page
+        choose_mode(page, "Pitched")
+        page.check("#keys-octaves input")
+        page.click("#keys-fill-btn")
+        wait_text(page, "#keys-note", "pad(s) ready", timeout=120)
+        page.wait_for_function("document.querySelector('#keys').dataset.pads === '1'", timeout=60_000)
+        assert "C4" in text(page, "#keys-pad-0") and "D#5" in text(page, "#keys-pad-15")
+        send(page, 0x90, 62, 100)  # a tone above the root C4: the sound itself, faster
+        assert abs(float(data(page, "lastRate")) - 2 ** (2 / 12)) < 1e-3
+        send(page, 0x90, 72, 100)  # an octave up: the model's own octave render, at its own rate
+        assert abs(float(data(page, "lastRate")) - 1.0) < 1e-3
+        send(page, 0x90, 67, 100)  # a fifth up is nearer the octave render: it plays a fourth lower
+        assert abs(float(data(page, "lastRate")) - 2 ** (-5 / 12)) < 1e-3
+        page.uncheck("#keys-octaves input")
+        choose_mode(page, "Kit")
+
     def test_explore_never_repeats_a_sound_in_40_notes(self, keys):
         page = keys.page
         choose_mode(page, "Explore")

@@ -129,6 +129,8 @@ function sdaKeysStart(element, trigger, upload) {
     root.dataset.lastVelocity = String(velocity);
     root.dataset.lastGain = entry.gain.toFixed(4);
     root.dataset.lastSound = chosen.name;
+    root.dataset.lastRate = chosen.rate.toFixed(4);
+    root.dataset.voices = String(engine.voices.length);
     // What the eye sees waits for the next frame: nothing but the sound runs while keys come in.
     requestAnimationFrame(() => {
       const el = padEl(chosen.pad);
@@ -146,6 +148,7 @@ function sdaKeysStart(element, trigger, upload) {
     const at = panel.rec ? ev.timeStamp - panel.rec.start : ev.timeStamp;
     if (panel.rec && panel.rec.notes.includes(entry)) entry.offAt = at;
     engine.release(key, at);
+    root.dataset.voices = String(engine.voices.length);
   }
 
   function showLatency() {
