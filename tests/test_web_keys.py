@@ -147,7 +147,24 @@ class TestPlayingLive:
         send(page, 0xB0, 21, 0)
         page.wait_for_function("(v) => Math.abs(Number(document.querySelector('#axis-0 input[type=number]').value)"
                                " - v) < 1e-6", arg=low, timeout=10_000)
-        send(page, 0xB0, 21, 64)  # back near the centre; the pads are made again there
+        loads = int(data(page, "loads"))
+        send(page, 0xB0, 21, 64)  # back near the centre: once the knob rests, the pads are made again there
+        wait_text(page, "#keys-note", "made again", timeout=60)
+        page.wait_for_function("(n) => Number(document.querySelector('#keys').dataset.loads) > n", arg=loads)
+
+    def test_velocity_layers_play_soft_and_hard_sounds(self, keys):
+        page = keys.page
+        page.check("#keys-layers input")
+        page.click("#keys-fill-btn")
+        wait_text(page, "#keys-note", "16 pad(s) ready", timeout=120)
+        page.wait_for_function("document.querySelector('#keys').dataset.pads === '16'", timeout=60_000)
+        page.wait_for_timeout(500)
+        names = page.eval_on_selector_all("#keys-pads .keys-name", "e => e.map((n) => n.textContent)")
+        assert "empty" not in names, "every pad and its three layers arrived"
+        for velocity, layer in ((20, "0"), (64, "1"), (120, "2")):
+            send(page, 0x90, 40, velocity)
+            assert data(page, "lastLayer") == layer
+        page.uncheck("#keys-layers input")
 
     def test_a_recording_renders_the_notes_where_they_were_played(self, keys):
         page = keys.page
@@ -176,6 +193,30 @@ class TestPlayingLive:
         for (at, _, _), (ms, _, _) in zip(sent, read):
             assert abs(at - ms) <= 2.0
         assert "performance" in text(page, "#history")
+
+    def test_a_dropped_file_and_a_dragged_history_row_replace_pads(self, keys, tmp_path):
+        page = keys.page
+        tone = (0.5 * np.sin(2 * np.pi * 440 * np.arange(12000) / 48000)).astype(np.float32)
+        buffer = io.BytesIO()
+        sf.write(buffer, tone, 48000, format="WAV")
+        page.evaluate(
+            """(bytes) => { const data = new DataTransfer();
+                data.items.add(new File([new Uint8Array(bytes)], 'my snare.wav', { type: 'audio/wav' }));
+                const pad = document.querySelector('#keys-pad-4');
+                pad.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true })); }""",
+            list(buffer.getvalue()),
+        )
+        wait_text(page, "#keys-pad-4", "my snare", timeout=60)
+        page.hover('#history [data-testid="cell-0-1"]')
+        page.evaluate(
+            """() => { const data = new DataTransfer();
+                const cell = document.querySelector('#history [data-testid="cell-0-1"]');
+                cell.dispatchEvent(new DragEvent('dragstart', { dataTransfer: data, bubbles: true }));
+                document.querySelector('#keys-pad-5').dispatchEvent(
+                    new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true })); }"""
+        )
+        wait_text(page, "#keys-pad-5", "performance", timeout=60)
+        assert "Pad 6: performance" in text(page, "#keys-note")
 
     def test_pads_mode_and_mappings_come_back_after_a_reload(self, keys):
         page = keys.page

@@ -87,7 +87,7 @@ class KeysHandlers:
             for part in ("layers", "octaves"):
                 names = pad.get(part)
                 if names:
-                    items = names.items() if isinstance(names, dict) else enumerate(names)
+                    items = list(names.items() if isinstance(names, dict) else enumerate(names))
                     shown[part] = {str(k): len(feed) + i for i, (k, _) in enumerate(items)}
                     feed += [servable(store.folder(play.model_key) / n) for _, n in items]
             pads.append(shown)

@@ -86,7 +86,8 @@ function sdaKeysStart(element, trigger, upload) {
 
   // Which sound a note plays, at what rate: null when nothing is loaded for it.
   function voiceFor(note, velocity) {
-    const pick = (pad) => (pad.layers ? pad.buffers[velocity < 43 ? 0 : velocity < 86 ? 1 : 2] : pad.buffers[1]);
+    const layer = velocity < 43 ? 0 : velocity < 86 ? 1 : 2;   // soft, middle, hard
+    const pick = (pad) => (pad.layers ? pad.buffers[layer] : pad.buffers[1]);
     if (panel.mode === "Explore") {
       const next = panel.explore.shift();
       askExplore();
@@ -105,7 +106,7 @@ function sdaKeysStart(element, trigger, upload) {
     }
     const index = (((note - KEYS_KIT_NOTE) % 16) + 16) % 16;
     const pad = panel.pads[index];
-    return pad ? { buffer: pick(pad), rate: 1, pad: index, name: pad.name } : null;
+    return pad ? { buffer: pick(pad), rate: 1, pad: index, name: pad.name, layer: pad.layers ? layer : 1 } : null;
   }
 
   function noteOn(note, velocity, key, ev) {
@@ -130,6 +131,7 @@ function sdaKeysStart(element, trigger, upload) {
     root.dataset.lastGain = entry.gain.toFixed(4);
     root.dataset.lastSound = chosen.name;
     root.dataset.lastRate = chosen.rate.toFixed(4);
+    root.dataset.lastLayer = String(chosen.layer === undefined ? 1 : chosen.layer);
     root.dataset.voices = String(engine.voices.length);
     // What the eye sees waits for the next frame: nothing but the sound runs while keys come in.
     requestAnimationFrame(() => {
@@ -217,15 +219,17 @@ function sdaKeysStart(element, trigger, upload) {
   }
 
   // ------------------------------------------------------------------ drops: a file or a history row
+  // History rows become draggable onto pads: each cell of the table carries its row number.
+  const historyCell = (node) => node && node.closest && node.closest('#history [data-testid^="cell-"]');
   document.addEventListener("pointerover", (ev) => {
-    const row = ev.target.closest && ev.target.closest("#history tr");
-    if (row && !row.draggable) row.draggable = true;
-  });
+    const cell = historyCell(ev.target);
+    if (cell && !cell.draggable) cell.draggable = true;
+  }, true);
   document.addEventListener("dragstart", (ev) => {
-    const cell = ev.target.querySelector && ev.target.closest("#history") && ev.target.querySelector("[data-testid^=cell-]");
+    const cell = historyCell(ev.target);
     const match = cell && /^cell-(\d+)-/.exec(cell.dataset.testid);
     if (match) ev.dataTransfer.setData("application/x-sda-history-row", match[1]);
-  });
+  }, true);   // before the table's own handlers, which may stop the event
   async function dropOn(pad, ev) {
     const row = ev.dataTransfer.getData("application/x-sda-history-row");
     if (row !== "") { trigger("select", { pad, row: Number(row) }); return; }
@@ -298,6 +302,7 @@ function sdaKeysStart(element, trigger, upload) {
       all.forEach((b) => engine.prepare(b));
       root.dataset.mode = panel.mode;
       root.dataset.pads = String(pads.filter(Boolean).length);
+      root.dataset.loads = String(Number(root.dataset.loads || 0) + 1);
       showSettings();
       showPads();
       if (panel.mode === "Explore") { panel.explore = []; panel.exploreAsked = 0; askExplore(true); }
