@@ -93,11 +93,15 @@ class ExplorePool:
             self._lock.notify_all()  # room again: the thread goes on
             return out
 
-    def close(self) -> None:
+    def stop(self) -> None:
         """Stop making sounds (the thread ends after the sound it is making)."""
         with self._lock:
             self._closed = True
             self._lock.notify_all()
+
+    def close(self) -> None:
+        """``stop``, and wait for the thread to end."""
+        self.stop()
         if self._thread is not None:
             self._thread.join(timeout=30)
 
@@ -171,7 +175,7 @@ class ExplorePools:
             held = self._pools.get(workspace_id)
             if held is None or held[0] != model_key or held[1].size != size:
                 if held is not None:
-                    held[1]._closed = True  # the old model's pool stops after its current sound
+                    held[1].stop()  # the old model's pool stops after its current sound
                 pool = ExplorePool(workspace_id, generator_of, folder, self.gate, size=size)
                 self._pools[workspace_id] = (model_key, pool)
             return self._pools[workspace_id][1]
