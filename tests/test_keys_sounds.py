@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,3 +101,56 @@ def test_a_recording_is_taken_only_from_files_the_page_uploaded(tmp_path, monkey
     assert received_upload(str(inside)) == inside.resolve()
     with pytest.raises(ValueError, match="did not receive"):
         received_upload(str(inside.parent / ".." / ".." / "secret.wav"))
+
+
+@pytest.fixture
+def keys_page(kit_run, tmp_path):
+    """The Play handlers of a server whose one workspace holds the kit model, opened as a page does."""
+    import dataclasses
+    import shutil
+
+    from sda.server.settings import AppSettings
+    from sda.server.workspace import Workspace, new_workspace_id
+    from sda.ui.play.page import PlayPage
+    from sda.ui.train.state import PageState
+
+    def make(**limits):
+        settings = dataclasses.replace(AppSettings(data_root=tmp_path / "data"), **limits)
+        workspace = Workspace(settings, new_workspace_id()).ensure()
+        shutil.copytree(kit_run, workspace.runs / "run-20250101-000000")
+        page = PlayPage(settings)
+        play = page.load(PageState(workspace_id=workspace.id))["play"]
+        return page, play
+
+    return make
+
+
+def test_a_kit_is_refused_beyond_the_pack_limit_and_while_the_visitor_has_a_sound_being_made(keys_page):
+    page, play = keys_page(max_pack_seconds=4.0, max_generations_per_workspace=1)
+    refused = page.keys.fill(play, "Kit", "16 new sounds around the sliders", 1.0, False, False)
+    assert "SDA_MAX_PACK_SECONDS" in refused["keys_note"] and "keys_feed" not in refused
+    with page.gate.job(play.workspace_id):  # the visitor's Generate is being made
+        busy = page.keys.fill(play, "Kit", "16 new sounds around the sliders", 0.2, False, False)
+    assert "still being made" in busy["keys_note"] and "keys_feed" not in busy
+    made = page.keys.fill(play, "Kit", "16 new sounds around the sliders", 0.2, False, False)
+    assert len(made["keys_feed"]) == 16 and json.loads(made["keys"])["mode"] == "Kit"
+    restored = page.keys.restore(play)
+    assert [p["name"] for p in json.loads(restored["keys"])["pads"]] == [
+        p["name"] for p in json.loads(made["keys"])["pads"]]
+
+
+def test_explore_hands_the_page_new_sounds_within_the_pack_limit(keys_page):
+    import gradio as gr
+
+    page, play = keys_page(max_pack_seconds=6.0)
+    page.keys.set_mode(play, "Explore")
+    event = gr.EventData(None, {"count": 8, "fresh": True})
+    seen = set()
+    for _ in range(4):
+        out = page.keys.explore(play, event, 1.0)
+        names = {Path(f).name for f in out["keys_explore"]}
+        assert names and not names & seen
+        seen |= names
+    pool = next(iter(page.keys.pools._pools.values()))[1]
+    assert pool.size == 6, "no more seconds of sound waiting than one pack may hold"
+    pool.close()

@@ -234,10 +234,9 @@ class KeysHandlers:
         return self.panel(play, store.save(play.model_key, state), "Pads made again at the sliders.")
 
     @fills(*EXPLORE_OUT)
-    def explore(self, play: PlayState | None, seconds: float, *values) -> Outputs:
+    def explore(self, play: PlayState | None, evt: gr.EventData, seconds: float, *axis_values: float) -> Outputs:
         """Explore mode: up to ``count`` sounds never handed out before, near the sliders."""
-        *axis_values, evt = values
-        data = (evt._data or {}) if isinstance(evt, gr.EventData) else {}
+        data = (evt._data or {}) if evt is not None else {}
         if play is None or not play.model_key:
             return {}
         files, store = self._files(play)
