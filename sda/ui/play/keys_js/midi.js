@@ -34,8 +34,11 @@ class KeysMidi {
       this.access = await navigator.requestMIDIAccess({ sysex: false });
     } catch (err) {
       const denied = err && (err.name === "SecurityError" || err.name === "NotAllowedError");
-      this.say(denied ? "MIDI: no permission (allow MIDI for this site in the browser's settings, then reload)."
-                      : "MIDI: not available here (" + ((err && err.message) || err) + ").");
+      const framed = window.self !== window.top;
+      this.say(denied && framed ? "MIDI: this page is inside an embedding frame that does not allow MIDI; "
+                                  + "open the app at its own address to use MIDI."
+        : denied ? "MIDI: no permission (allow MIDI for this site in the browser's settings, then reload)."
+        : "MIDI: not available here (" + ((err && err.message) || err) + ").");
       return;
     }
     this.access.onstatechange = () => this.attach();

@@ -12,6 +12,8 @@ const KEYS_CHROMATIC = ["KeyZ", "KeyS", "KeyX", "KeyD", "KeyC", "KeyV", "KeyG", 
 const KEYS_NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
 const KEYS_KIT_NOTE = 36;   // MIDI note of pad 1 in a kit (General MIDI's kick); pads follow by semitone
 const keysLetter = (code) => code.replace(/^(Digit|Key)/, "").replace("Comma", ",");
+// An event's time on the performance.now() clock (a few older browsers stamp events with the epoch).
+const keysEventTime = (ev) => (ev.timeStamp > 1e12 ? ev.timeStamp - performance.timeOrigin : ev.timeStamp);
 const keysNoteName = (n) => KEYS_NOTE_NAMES[n % 12] + (Math.floor(n / 12) - 1);
 
 function sdaKeysStart(element, trigger, upload) {
@@ -112,14 +114,14 @@ function sdaKeysStart(element, trigger, upload) {
   function noteOn(note, velocity, key, ev) {
     const chosen = voiceFor(note, velocity);
     if (!chosen || !chosen.buffer) return;
-    const at = panel.rec ? ev.timeStamp - panel.rec.start : ev.timeStamp;
+    const at = panel.rec ? keysEventTime(ev) - panel.rec.start : keysEventTime(ev);
     const curve = KEYS_CURVES[setting("curve", "linear")] || KEYS_CURVES.linear;
     const entry = { t: at, note, velocity, key, pad: chosen.pad, name: chosen.name, rate: chosen.rate,
                     gain: curve(velocity), choke: panel.mode === "Kit" ? chokeOf(chosen.pad) : 0,
                     gate: setting("gate", "oneshot") === "gate", buffer: chosen.buffer,
                     once: panel.mode === "Explore" };
     engine.start(chosen.buffer, entry, at);
-    const latency = performance.now() - ev.timeStamp;   // event to start(), in the event's own clock
+    const latency = performance.now() - keysEventTime(ev);   // event to start(), in the event's own clock
     panel.held.set(key, entry);
     if (panel.rec) panel.rec.notes.push(entry);
     panel.notes += 1;
@@ -147,7 +149,7 @@ function sdaKeysStart(element, trigger, upload) {
     const entry = panel.held.get(key);
     if (!entry) return;
     panel.held.delete(key);
-    const at = panel.rec ? ev.timeStamp - panel.rec.start : ev.timeStamp;
+    const at = panel.rec ? keysEventTime(ev) - panel.rec.start : keysEventTime(ev);
     if (panel.rec && panel.rec.notes.includes(entry)) entry.offAt = at;
     engine.release(key, at);
     root.dataset.voices = String(engine.voices.length);
