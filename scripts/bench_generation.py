@@ -75,14 +75,14 @@ def join_figures(gen, seconds: float = 30.0, evolve: float = 0.5) -> dict:
 
 
 def axis_agreement(gen, seeds: int = 12) -> dict:
-    """Per named axis: share of seeds whose rendered audio moves its descriptor the named way (-1.5 -> +1.5)."""
+    """Per named axis: share of seeds whose rendered audio moves its first descriptor the named way (-1.5 -> +1.5)."""
     from sda.generation.descriptors import NAMES, band_frequencies, describe_db
 
     band = band_frequencies(gen.spectrogram.mel_basis, gen.sample_rate)
     frame_s = gen.spectrogram.config.hop_length / gen.sample_rate
     out = {}
     for axis in gen.axes:
-        name = axis.key.rstrip("0123456789")
+        name = axis.key.split("+")[0].rstrip("0123456789")  # "brightness+decay": brightness; "level2": level
         if name not in NAMES:
             continue
         moves = []

@@ -67,7 +67,7 @@ def generation_speed(run: Path, root: Path, repeats: int) -> dict:
     play = PlayState(workspace_id=workspace.id, model_key=run.name)
     entry = sounds._generator(play)[1]
     generator = cache.get(entry)
-    play.axes = [AxisView(a.key, a.label, a.share, a.safe_min, a.safe_max) for a in generator.axes[:8]]
+    play.axes = [AxisView.of(a) for a in generator.axes[:8]]
 
     def engine():
         generator.generate(seconds=2.0, seed=1)

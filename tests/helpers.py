@@ -54,7 +54,7 @@ def make_tiny_config(**overrides) -> TrainingConfig:
 
     Keys of RegularizationConfig may be given directly (``dropout=0.0``).
     Previews only at the first and last epoch unless asked for; fp32 so runs
-    are exactly repeatable.
+    are exactly repeatable; no learned inversion unless asked for (``inversion_seconds``).
     """
     reg_names = set(RegularizationConfig.__dataclass_fields__)
     reg = dict(dropout=0.1, weight_decay=0.01, augmentation_expansion=0, gradient_clip_norm=1.0,
@@ -63,7 +63,7 @@ def make_tiny_config(**overrides) -> TrainingConfig:
     values = dict(
         hidden_channels=32, latent_dim=8, batch_size=4, max_epochs=2, learning_rate=2e-3,
         checkpoint_interval=1000, preview_interval=1000, preview_interval_short=1000,
-        num_preview_samples=1, precision="fp32", val_fraction=0.2, seed=1234,
+        num_preview_samples=1, precision="fp32", val_fraction=0.2, seed=1234, inversion_seconds=0.0,
     )
     values.update(overrides)
     return TrainingConfig(regularization=RegularizationConfig(**reg), **values)

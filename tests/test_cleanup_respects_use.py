@@ -85,14 +85,15 @@ def test_an_api_script_listing_runs_or_models_keeps_its_workspace(settings):
 
 
 def test_a_workspace_with_a_generation_running_on_the_page_is_not_cleaned(settings):
-    train = TrainPage(settings)
+    train, gate = TrainPage(settings), PlayPage(settings).gate
     workspace = _old_workspace(settings)
     seen_during = []
 
     @fills("note")
     def generate(play) -> dict:
-        _age(workspace)  # as if the page had been idle for weeks until this very sound
-        seen_during.append(train.cleanup.run_once())
+        with gate.job(play.workspace_id):  # as every Play handler that runs the model
+            _age(workspace)  # as if the page had been idle for weeks until this very sound
+            seen_during.append(train.cleanup.run_once())
         return {"note": "made"}
 
     _bound(settings, generate, generation=True)(PlayState(workspace_id=workspace.id))

@@ -55,7 +55,7 @@ def test_axes_are_listed_and_unknown_ones_refused(kit_run, tmp_path):
     axes = json.loads(proc.stdout)["axes"]
     assert axes and {"index", "key", "label", "share", "safe_min", "safe_max"} <= set(axes[0])
     text = sda("axes", "--model", kit_run)
-    assert axes[0]["key"] in text.stdout and axes[0]["label"] in text.stdout
+    assert all(f"{a['key']} " in text.stdout and f"{a['low']} <-> {a['high']}" in text.stdout for a in axes)
     bad = sda("generate", "--model", kit_run, "--out", tmp_path, "--set", "sparkle=1")
     assert_user_error(bad, "sparkle", axes[0]["key"])
 

@@ -1,6 +1,6 @@
 """Quota on every write: each byte a workspace causes counts, and is checked before it is written.
 
-Covers issue 13's findings "the disk quota is checked only at upload and at
+Covers the shared-server findings "the disk quota is checked only at upload and at
 Start: never for generated sounds, exports, packs, previews or the copies in
 Gradio's cache" and "history is capped by count, not bytes". Handler level,
 on the tiny kit model: a refused action names the quota and leaves every
@@ -109,6 +109,24 @@ def test_a_generation_is_refused_at_the_quota_and_fits_when_there_is_room(kit_wo
     assert out["gen_audio"] and len(history.list()) == listed + 1
 
 
+def test_at_the_quota_the_oldest_history_sounds_make_way_for_a_new_one(kit_workspace):
+    page, play = _with_room(kit_workspace, room_mb=50)
+    history = page.library.files(play).history
+    sliders = [0.0] * len(play.axes)
+    for seed in (11, 12, 13):
+        assert page.sounds.generate(play, seed, 2.0, 0.0, *sliders).get("gen_audio")
+    kept = [item.id for item in history.list()]
+    assert len(kept) >= 3
+
+    page, play = _with_room(kit_workspace, room_mb=0.2)  # full: one more 2-s sound does not fit as things are
+    out = page.sounds.generate(play, 14, 2.0, 0.0, *sliders)
+    assert out.get("gen_audio"), out.get("play_note")
+    now = [item.id for item in history.list()]
+    assert kept[-1] not in now, "the oldest sound made way"
+    assert kept[0] in now, "only as many as needed went: the newest of the earlier sounds stays"
+    assert WorkspaceQuota(page.settings, play.workspace_id).room() >= 0
+
+
 def test_an_export_and_a_model_file_are_refused_beyond_the_quota(kit_workspace):
     page, play = _with_room(kit_workspace, room_mb=12)
     sliders = [0.0] * len(play.axes)
@@ -173,7 +191,7 @@ def test_an_upload_past_the_workspace_quota_is_left_out_naming_it(tmp_path):
 
 def test_a_training_stops_before_its_checkpoints_pass_the_quota_and_start_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(sessions, "_QUOTA_WATCH_SECONDS", 0.05)
-    settings = AppSettings(data_root=tmp_path / "data", workspace_disk_mb=2.5)
+    settings = AppSettings(data_root=tmp_path / "data", workspace_disk_mb=3.5)
     workspace = Workspace(settings, new_workspace_id()).ensure()
     run_dir = workspace.runs / "run-1"
     (run_dir / "checkpoints").mkdir(parents=True)
@@ -183,14 +201,17 @@ def test_a_training_stops_before_its_checkpoints_pass_the_quota_and_start_is_ref
                               quota_watch=quota_watch(settings))
     manager.submit(TrainingJob(run_dir, workspace.id, None, []))
     time.sleep(0.3)
-    assert manager.phase(run_dir) == "running", "one more 1 MB checkpoint still fits in 2.5 MB"
+    assert manager.phase(run_dir) == "running", "two more 1 MB checkpoints still fit in 3.5 MB"
 
-    (run_dir / "checkpoints" / "checkpoint_epoch0002.pt").write_bytes(b"x" * MB)  # 2 MB held: no room for a third
+    # 2 MB held: room for one more, but not for the one that may come before the next look as well
+    (run_dir / "checkpoints" / "checkpoint_epoch0002.pt").write_bytes(b"x" * MB)
     assert runner.cancelled.wait(5), "the run is stopped (the engine saves its checkpoint on cancel)"
     note = manager.stop_note(run_dir)
-    assert "SDA_WORKSPACE_DISK_MB" in note and "next checkpoint" in note and "Resume" in note
+    assert "SDA_WORKSPACE_DISK_MB" in note and "next checkpoints" in note and "Resume" in note
     shown = status_markdown("cancelled", SimpleNamespace(epochs=[], checkpoint=None, complete=None), manager, run_dir)
     assert shown.startswith("**Disk quota:**") and note in shown
+    restarted = TrainingManager(1, runner_factory=FakeRunner, device_resolver=lambda: "cpu")
+    assert restarted.stop_note(run_dir) == note, "after a restart the page still says the quota stopped the run"
 
     page = TrainPage(settings, manager)
     message = page.runs.start(PageState(workspace_id=workspace.id), "Auto")["settings_msg"]

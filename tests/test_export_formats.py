@@ -32,7 +32,7 @@ def _valid_settings() -> list[ExportSettings]:
     for fmt in EXPORT_FORMATS:
         for rate in EXPORT_RATES:
             for depth in BIT_DEPTHS if fmt in ("wav", "flac") else ("24",):
-                settings = ExportSettings(fmt, rate, depth)
+                settings = ExportSettings(fmt, rate, depth, normalise=True)
                 try:
                     settings.validate()
                 except ValueError:
@@ -174,6 +174,19 @@ def test_keep_level_keeps_the_models_level(tmp_path, drum):
         assert _dbfs(audio) == pytest.approx(_dbfs(drum), abs=0.01)
 
 
+def test_by_default_the_level_is_kept_and_a_model_gain_applied_never_past_the_ceiling(tmp_path, drum):
+    assert not ExportSettings().normalise, "normalising each sound on its own is an option, off by default"
+    for gain in (-6.0, 6.0):
+        result = export_audio_report(tmp_path / f"g{gain}", drum, SR, ExportSettings("wav", 48000, "24"), gain_db=gain)
+        audio, _ = sf.read(str(result.path))
+        assert _dbfs(audio) == pytest.approx(_dbfs(drum) + gain, abs=0.01) and not result.limited
+    loud = export_audio_report(tmp_path / "g20", drum, SR, ExportSettings("wav", 48000, "24"), gain_db=20.0)
+    audio, _ = sf.read(str(loud.path))
+    assert loud.limited and true_peak(audio) <= 10 ** (-0.1 / 20) + 1e-4 and _dbfs(audio) > -1.0, (
+        "a sound past the ceiling is brought down just enough, not normalised"
+    )
+
+
 def test_too_loud_audio_is_scaled_down_never_clipped(tmp_path, drum):
     loud = drum * 12.0  # peaks near +8 dBFS
     for fmt in ("wav", "flac", "ogg", "mp3"):
@@ -220,11 +233,11 @@ def test_export_replaces_a_file_atomically_and_names_it_for_its_format(tmp_path,
 def test_nan_samples_are_cleaned_stereo_keeps_two_channels_and_silence_stays_silent(tmp_path, drum):
     damaged = drum.copy()
     damaged[100:200] = np.nan
-    audio, _ = sf.read(str(export_audio(tmp_path / "nan", damaged, SR, ExportSettings())))
+    audio, _ = sf.read(str(export_audio(tmp_path / "nan", damaged, SR, ExportSettings(normalise=True))))
     assert np.isfinite(audio).all() and _dbfs(audio) == pytest.approx(-1.0, abs=0.01)
     stereo = np.stack([drum, -0.5 * drum], axis=1)
     written = export_audio(tmp_path / "st", stereo, SR, ExportSettings("flac", 44100, "24"))
     info = sf.info(str(written))
     assert info.channels == 2 and abs(info.frames - len(drum) * 44100 / SR) <= 1
-    silent = export_audio(tmp_path / "silence", np.zeros(4800, np.float32), SR, ExportSettings())
+    silent = export_audio(tmp_path / "silence", np.zeros(4800, np.float32), SR, ExportSettings(normalise=True))
     assert np.max(np.abs(sf.read(str(silent))[0])) == 0.0

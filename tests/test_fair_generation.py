@@ -1,6 +1,6 @@
 """One visitor cannot take the Play tab: one job per workspace at a time, and each action capped by its cost.
 
-Findings covered (issue 13): "generation has 2 slots shared by everyone
+Findings covered (see tests/README.md): "generation has 2 slots shared by everyone
 with no per-user limit" (a workspace's second job is refused at once, with
 a message saying to wait, while another workspace's Generate is answered)
 and "One sample pack of 64 × 60 s ... costs minutes of CPU" (pack, vary,
@@ -21,6 +21,7 @@ from audio_files import write_tone
 
 from sda.generation import load_generator
 from sda.server.credentials import new_api_key
+from sda.server.generation_gate import generating
 from sda.server.generators import GeneratorCache
 from sda.server.public_mode import FAIRNESS_DEFAULTS
 from sda.server.settings import AppSettings
@@ -79,6 +80,8 @@ def test_a_second_job_of_one_workspace_is_refused_at_once_and_another_workspace_
     alice, bob = server.states
     first, first_box = _in_thread(lambda: _generate(server, alice))
     assert server.entered.wait(60), "alice's first sound is being made"
+    assert generating(alice.workspace_id), "a workspace whose sound is being made is busy: cleanup leaves it"
+    assert not generating(bob.workspace_id)
 
     for again in (lambda: _generate(server, alice, seed=2), lambda: _pack(server, alice)):
         refused, box = _in_thread(again)
@@ -99,6 +102,7 @@ def test_a_second_job_of_one_workspace_is_refused_at_once_and_another_workspace_
     assert first_box["out"].get("gen_audio"), first_box["out"].get("play_note")
     assert _generate(server, alice, seed=3).get("gen_audio"), "once it finished, alice may ask again"
     assert server.play.gate.jobs_of(alice.workspace_id) == 0
+    assert not generating(alice.workspace_id)
 
 
 def test_the_api_shares_the_workspace_share_of_the_page(kit_run, tmp_path):
@@ -164,3 +168,33 @@ def test_a_local_run_keeps_todays_largest_pack_and_longest_inputs(tmp_path):
     check_variations(local, 16, 600.0)
     check_morph_steps(local, 16)
     assert max_seconds(local) == 600.0
+
+
+def test_on_a_public_server_each_generation_slot_works_on_its_share_of_the_cores():
+    """Two sounds made at once with every core each oversubscribe the CPU and both crawl (the flood finding)."""
+    import torch
+
+    from sda.runs.device import CPU_THREADS, use_cpu_threads
+    from sda.server.generation_gate import GenerationGate
+
+    def threads_in_a_job(gate: GenerationGate) -> int:
+        seen = []
+
+        def job():
+            with gate.job(new_workspace_id()):
+                seen.append(torch.get_num_threads())
+
+        worker = threading.Thread(target=job)
+        worker.start()
+        worker.join(10)
+        return seen[0]
+
+    assert threads_in_a_job(GenerationGate(2, 1, share_cores=True)) == max(1, CPU_THREADS // 2)
+    assert threads_in_a_job(GenerationGate(2)) == CPU_THREADS, "a local run's sound takes every core"
+
+    threads_in_a_job(GenerationGate(2, 1, share_cores=True))
+    trained_with = []
+    training = threading.Thread(target=lambda: (use_cpu_threads(), trained_with.append(torch.get_num_threads())))
+    training.start()
+    training.join(10)
+    assert trained_with == [CPU_THREADS], "a training started after a shared job still gets every core"

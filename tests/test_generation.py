@@ -106,9 +106,11 @@ def test_resynthesis_is_the_one_reconstruction_and_a_zero_axis_offset_changes_no
     assert np.array_equal(gen.resynthesise(source).audio, plain)
     assert np.array_equal(gen.resynthesise(source, {gen.axes[0].key: 0.0}).audio, plain)
     assert not np.array_equal(gen.resynthesise(source, {gen.axes[0].key: gen.axes[0].safe_max}).audio, plain)
-    # A batch gives each sound its own reconstruction (what training's previews write).
+    # A batch gives each sound its own reconstruction (what training's previews write). Equal up to
+    # float rounding: the CPU's kernels may sum in another order for a batch of two than for one.
     batch = np.stack([source, source[::-1].copy()])
-    assert np.array_equal(reconstruct_audio(gen.model, gen.spectrogram, batch, quality="fast")[0], plain)
+    first = reconstruct_audio(gen.model, gen.spectrogram, batch, quality="fast")[0]
+    assert np.max(np.abs(first - plain)) <= 1e-4 * np.max(np.abs(plain))
 
 
 def test_long_sounds_go_in_windows_whose_latent_frames_line_up(gen, kit_sounds, monkeypatch):
@@ -247,7 +249,7 @@ def test_saved_sound_has_a_sidecar_with_its_settings(gen, tmp_path):
 def test_a_named_axis_moves_its_descriptor_the_named_way(gen):
     from sda.generation.descriptors import NAMES, band_frequencies, describe_db
 
-    named = [a for a in gen.axes if a.key.rstrip("0123456789") in NAMES]
+    named = [a for a in gen.axes if a.key.split("+")[0] in NAMES]  # "brightness+decay": brightness most
     assert named, [a.key for a in gen.axes]
     axis = named[0]
     band = band_frequencies(gen.spectrogram.mel_basis, SR)
@@ -255,7 +257,7 @@ def test_a_named_axis_moves_its_descriptor_the_named_way(gen):
     for seed in range(6):
         pair = [gen.generate(1.0, seed, {axis.key: value}).audio for value in (axis.safe_min, axis.safe_max)]
         db = torch.stack([gen.spectrogram.waveform_to_db(torch.from_numpy(a)) for a in pair])
-        values = describe_db(db, band, 512 / SR)[:, NAMES.index(axis.key.rstrip("0123456789"))]
+        values = describe_db(db, band, 512 / SR)[:, NAMES.index(axis.key.split("+")[0])]
         moves.append(values[1] > values[0])
     assert np.mean(moves) >= 0.66, (axis, moves)
 

@@ -1,6 +1,6 @@
 """Public-server mode: when it is on, which limits it brings, and how the Train tab explains them.
 
-Findings covered (issue 13): "Epochs and training minutes are uncapped by
+Findings covered (see tests/README.md): "Epochs and training minutes are uncapped by
 default" (public defaults, one run per workspace), "The event queue has no
 size limit" (its cap, printed at start) and "Oversized epochs are lowered,
 and the page says so" (the Start and preset messages).
@@ -94,6 +94,21 @@ def test_the_event_queue_has_the_size_public_mode_gives_it(monkeypatch, tmp_path
     shared = _settings(monkeypatch, tmp_path, SDA_PUBLIC="1", SDA_MAX_EVENT_QUEUE="7")
     assert build_demo(shared)._queue.max_size == 7
     assert build_demo(_settings(monkeypatch, tmp_path))._queue.max_size is None, "a local run queues everything"
+
+
+def _sliders(demo) -> dict:
+    return {b.elem_id: b for b in demo.blocks.values() if getattr(b, "elem_id", None) in
+            ("morph-steps", "morph-seconds", "pack-count", "vary-count")}
+
+
+def test_play_sliders_end_where_a_public_servers_limits_do_and_say_them(monkeypatch, tmp_path):
+    shared = _sliders(build_demo(_settings(monkeypatch, tmp_path, SDA_PUBLIC="1")))
+    assert shared["morph-steps"].maximum == 8 and shared["morph-seconds"].maximum == 20
+    assert "at most 120 s of sound per pack" in shared["pack-count"].info
+    assert "at most 120 s of variations" in shared["vary-count"].info
+    local = _sliders(build_demo(_settings(monkeypatch, tmp_path)))
+    assert local["morph-steps"].maximum == 16 and local["morph-seconds"].maximum == 60
+    assert local["pack-count"].info is None, "a local run shows no server limit"
 
 
 def _manager(runners: list) -> TrainingManager:

@@ -262,6 +262,26 @@ def test_messages_show_file_names_not_server_paths():
     assert public_text(message, [root]) == "Skipped kick drum.wav: could not be read (kick drum.wav is damaged)"
 
 
+def test_api_errors_pass_the_same_filter_as_the_page(tmp_path):
+    import gradio as gr
+
+    from sda.ui.api_errors import public_errors
+
+    settings = AppSettings(data_root=tmp_path / "My Data")
+    workspace_id = new_workspace_id()
+    sound = settings.workspaces_root / workspace_id / "play" / "drop.wav"
+
+    def failing(kind):
+        raise (ValueError if kind == "engine" else gr.Error)(f"Could not read {sound}: it is damaged.")
+
+    for kind in ("engine", "page"):
+        with pytest.raises(gr.Error) as caught:
+            public_errors(failing, settings)(kind)
+        text = str(caught.value.message)
+        assert text == "Could not read drop.wav: it is damaged.", text
+        assert workspace_id not in text and str(tmp_path) not in text
+
+
 def test_the_browser_secret_is_private_from_its_first_byte(tmp_path, monkeypatch):
     monkeypatch.delenv("SDA_BROWSER_SECRET", raising=False)
     settings = AppSettings(data_root=tmp_path / "data")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -131,6 +132,11 @@ class TestPlayingATrainedModel:
         assert sliders.count() >= 1
         label = text(page, "#axes")
         assert "%" in label and "safe range" in label
+        # Named by what each moves, each end in words ("◀ soft · loud ▶"), no name twice.
+        ends = re.findall(r"◀ ([^·]+) · ([^▶]+) ▶", label)
+        assert len(ends) == sliders.count() and all(low.strip() != high.strip() for low, high in ends), label
+        titles = re.findall(r"([a-z0-9+ ]+) \(\d+ %\)", label)
+        assert len(titles) == sliders.count() and len(set(titles)) == len(titles), label
 
     def test_generate_gives_a_player_that_plays_a_wav_of_the_asked_length_and_a_picture(self, played):
         page = played.page

@@ -2,8 +2,9 @@
 
 Every setting is applied and shows in the written file's header. The audio is
 resampled with a band-limited filter (`sda.audio.resampling`), then its level
-is set: by default the sample peak goes to -1 dBFS; with ``normalise=False``
-the model's level is kept. Either way the result is never clipped: the peak
+is set: by default the level it comes with is kept, times ``gain_db`` (the
+model's level gain, see `sda.generation.level`); with ``normalise=True`` the
+sample peak goes to -1 dBFS instead. Either way the result is never clipped: the peak
 between samples (true peak) is kept under a ceiling, -0.1 dBFS for PCM and
 float, -1 dBFS for MP3 and Ogg Vorbis (their decoders overshoot a little), and
 a lossy file is decoded once after encoding and made quieter if it would
@@ -59,7 +60,7 @@ class ExportSettings:
     format: str = "wav"
     sample_rate: int = 48000
     bit_depth: str = "24"
-    normalise: bool = True  # peak to -1 dBFS; False keeps the model's level (never clipped)
+    normalise: bool = False  # True: each sound's peak to -1 dBFS; False: its level kept, times the gain asked
 
     def __post_init__(self) -> None:
         # Accept what a CLI or a form hands over: "WAV", 24, "48000".
@@ -98,7 +99,7 @@ class ExportSettings:
         """One line for a user: "FLAC, 48000 Hz, 24-bit, peak -1 dBFS"."""
         depth = {"mp3": "320 kbps", "ogg": "Vorbis q9"}.get(self.format) or (
             "32-bit float" if self.bit_depth == "32f" else f"{self.bit_depth}-bit")
-        level = "peak -1 dBFS" if self.normalise else "level kept"
+        level = "peak -1 dBFS" if self.normalise else "model's level"
         return f"{self.format.upper()}, {self.sample_rate} Hz, {depth}, {level}"
 
     def to_dict(self) -> dict:
@@ -118,25 +119,32 @@ class ExportResult:
     """What `export_audio_report` wrote, and the gain it applied to get there."""
 
     path: Path
-    gain_db: float  # applied after resampling (0 when the level was kept and fitted)
+    gain_db: float  # applied after resampling (the gain asked, when the level was kept and fitted)
     peak_dbfs: float  # sample peak of the written audio (before any lossy encoding)
     limited: bool  # True when the level was lowered to stay clear of clipping
 
 
+def peak_ceiling(fmt: str) -> float:
+    """The highest true peak (linear) a file of format ``fmt`` is written with."""
+    return _CEILING["lossy" if str(fmt).lower() in LOSSY_FORMATS else "pcm"]
+
+
 def export_audio(path: Path, audio: np.ndarray, source_rate: int, settings: ExportSettings,
-                 tags: dict[str, str] | None = None) -> Path:
+                 tags: dict[str, str] | None = None, *, gain_db: float = 0.0) -> Path:
     """Write ``audio`` (mono float, or (samples, channels)) as ``settings`` say; return the path written.
 
     The suffix of ``path`` becomes the format's (an audio suffix is replaced,
     any other kept: "kick.seed3" -> "kick.seed3.wav"). ``tags`` (title, model,
     seed, comment, ...) go into the file's metadata: known fields by name, the
-    others into the comment as "key: value".
+    others into the comment as "key: value". ``gain_db`` is applied when the
+    level is kept (not when normalising), then lowered only as far as the
+    ceiling needs.
     """
-    return export_audio_report(path, audio, source_rate, settings, tags).path
+    return export_audio_report(path, audio, source_rate, settings, tags, gain_db=gain_db).path
 
 
 def export_audio_report(path: Path, audio: np.ndarray, source_rate: int, settings: ExportSettings,
-                        tags: dict[str, str] | None = None) -> ExportResult:
+                        tags: dict[str, str] | None = None, *, gain_db: float = 0.0) -> ExportResult:
     """`export_audio`, also saying which gain was applied and whether the level was limited."""
     settings.validate()
     samples = np.asarray(audio, dtype=np.float32)
@@ -148,7 +156,10 @@ def export_audio_report(path: Path, audio: np.ndarray, source_rate: int, setting
     lossy = settings.format in LOSSY_FORMATS
     ceiling = _CEILING["lossy" if lossy else "pcm"]
     peak, over = sample_peak(samples), true_peak(samples)
-    wanted = (10 ** (PEAK_DBFS / 20) / peak) if settings.normalise and peak > 0 else 1.0
+    if settings.normalise:
+        wanted = (10 ** (PEAK_DBFS / 20) / peak) if peak > 0 else 1.0
+    else:
+        wanted = 10 ** (float(gain_db) / 20) if np.isfinite(gain_db) else 1.0
     gain = min(wanted, ceiling / over) if over > 0 else wanted
     samples = samples * np.float32(gain)
 

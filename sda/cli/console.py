@@ -83,7 +83,8 @@ class ConsoleReporter:
             elif isinstance(event, WarningEvent):
                 self._line(f"WARNING: {event.message}")
             elif isinstance(event, StatusEvent):
-                if event.phase in ("decoding", "augmenting"):
+                progress_only = event.phase == "inversion" and 0 < (event.progress or 0) < 1
+                if event.phase in ("decoding", "augmenting") or progress_only:
                     if self.is_tty:
                         self.stream.write("\r\033[K" + event.message)
                         self.stream.flush()

@@ -23,7 +23,7 @@ def _axes(args) -> dict[str, float]:
 
 
 def _export(args):
-    return export_settings(args.format, args.sample_rate, args.bit_depth, normalise=not args.keep_level)
+    return export_settings(args.format, args.sample_rate, args.bit_depth, normalise=args.normalise)
 
 
 def _read(path: str, sample_rate: int):
@@ -103,9 +103,7 @@ def cmd_axes(args) -> int:
         )
         return 0
     print(f"Axes of {gen.name} (values in standard deviations of its training sounds; 0 = their centre):")
-    for axis in gen.axes:
-        print(f"  {axis.index}  {axis.key:<12} {axis.label:<26} {axis.share * 100:5.1f}% of variation   "
-              f"safe {axis.safe_min:+.2f} .. {axis.safe_max:+.2f}")
+    _print_axes(gen.axes)
     print(
         "Use them with --set NAME=VALUE or --set NUMBER=VALUE, e.g. --set "
         + (f"{gen.axes[0].key}=1.0" if gen.axes else "1=1.0")
@@ -132,12 +130,18 @@ def cmd_analyse(args) -> int:
         f"Analysed {analysis.info.get('sounds')} sounds ({analysis.info.get('windows')} windows) in {seconds:.1f} s; "
         f"{where}."
     )
-    for axis in analysis.axes:
-        print(
-            f"  {axis.index}  {axis.key:<12} {axis.label:<26} {axis.share * 100:5.1f}%  safe {axis.safe_min:+.2f} .. "
-            f"{axis.safe_max:+.2f}"
-        )
+    _print_axes(analysis.axes)
     return 0
+
+
+def _print_axes(axes) -> None:
+    """One line per axis: number, name, what its two ends sound like, its share and safe range."""
+    width = max((len(a.key) for a in axes), default=0)
+    for axis in axes:
+        low, high = axis.ends
+        old = f"   (was: {', '.join(axis.aliases)})" if axis.aliases else ""
+        print(f"  {axis.index}  {axis.key:<{width}}  {low} <-> {high}   {axis.share * 100:4.1f}% of variation, "
+              f"safe {axis.safe_min:+.2f} .. {axis.safe_max:+.2f}{old}")
 
 
 def cmd_export_model(args) -> int:
@@ -150,7 +154,11 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", default="wav", help="wav, flac, ogg or mp3 (default wav)")
     parser.add_argument("--sample-rate", type=int, default=48000, help="44100, 48000 or 96000 (default 48000)")
     parser.add_argument("--bit-depth", default="24", help="16, 24 or 32f (WAV/FLAC; default 24)")
-    parser.add_argument("--keep-level", action="store_true", help="keep the model's level (default: peak to -1 dBFS)")
+    level = parser.add_mutually_exclusive_group()
+    level.add_argument("--normalise", "--normalize", action="store_true",
+                       help="each sound's peak to -1 dBFS on its own (default: the model's level, one gain for all "
+                            "its sounds, so soft sounds stay soft)")
+    level.add_argument("--keep-level", action="store_true", help="the model's level (the default; kept for scripts)")
     parser.add_argument("--force", action="store_true", help="overwrite existing files instead of numbering new ones")
     parser.add_argument("--device", default="cpu", help="auto, cpu, cuda or mps (default cpu)")
 

@@ -88,6 +88,8 @@ def cmd_train(args) -> int:
         print(f"Preset: {config.preset}. {config.preset_reason}")
     if args.epochs is not None:
         config.max_epochs = args.epochs
+    if args.inversion_seconds is not None:
+        config.inversion_seconds = args.inversion_seconds
     config.validate()
     print(f"Run folder: {run_dir}  (device {device}, {config.max_epochs} epochs)")
 
@@ -236,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--runs-dir", default="runs", help="where new run folders go (default: runs)")
     train.add_argument("--resume", help="run folder or checkpoint .pt to continue")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    train.add_argument("--inversion-seconds", type=float,
+                       help="most seconds spent learning the model's own inversion after its epochs "
+                            "(default 150; 0 = the standard inversion only)")
     _add_limit_options(train)
     train.set_defaults(func=cmd_train)
 

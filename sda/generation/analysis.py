@@ -21,8 +21,10 @@ import torch
 from sda.atomic import atomic_write_bytes, atomic_write_json
 from sda.audio.spectrogram import AudioSpectrogram
 from sda.generation.axes import Axis
-from sda.generation.descriptors import DESCRIPTORS, NAMES, band_frequencies, describe_db
+from sda.generation.axis_names import name_axes
+from sda.generation.descriptors import NAMES, band_frequencies, describe_db
 from sda.generation.errors import GenerationError
+from sda.generation.level import measure_level
 from sda.generation.prior import LatentPrior
 from sda.models.vae import ConvVAE
 
@@ -34,9 +36,6 @@ MAX_AXES = 8
 MAX_POINTS = 1024  # windows kept for the prior (a random subset beyond that)
 MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS = 2.0, 3.0  # 2 s: a default-length sound is one window
 PROBE = 1.5  # standard deviations either side of a base point when naming an axis
-MIN_EFFECT = 0.25  # descriptor change (in training-set spreads) needed to name an axis after it
-NAME_SHARE = 0.6  # ... and at least this share of the axis's strongest effect, so a name never misleads
-MIN_AGREEMENT = 0.75  # share of starting points where the descriptor moves the same way
 BASES = 10  # starting points (plus the centre) an axis is probed from
 
 
@@ -135,7 +134,8 @@ def analyse(model: ConvVAE, spectrogram: AudioSpectrogram, mels: list[torch.Tens
             keep = np.sort(np.random.default_rng(seed).choice(points.shape[0], MAX_POINTS, replace=False))
             points = points[torch.from_numpy(keep)]
         prior = LatentPrior.fit(points, seed)
-        axes, effects = _name_axes(model, spectrogram, prior, window)
+        axes, effects, merged = _name_axes(model, spectrogram, prior, window)
+        level = measure_level(model, spectrogram, prior.points, window)
     finally:
         model.train(was_training)
     info = {
@@ -145,14 +145,17 @@ def analyse(model: ConvVAE, spectrogram: AudioSpectrogram, mels: list[torch.Tens
         "created_at": time.time(),
         "seconds_taken": round(time.perf_counter() - started, 3),
         "axis_effects": effects,
+        "merged_axes": merged,
+        "level": level,
     }
     return Analysis(prior, axes, window, model_id, info)
 
 
 def _name_axes(
     model: ConvVAE, spectrogram: AudioSpectrogram, prior: LatentPrior, window: int
-) -> tuple[list[Axis], dict]:
-    """Label the top components by the descriptors they move; orient each so + is 'more'."""
+) -> tuple[list[Axis], dict, dict]:
+    """Name the top components by the descriptors they move (``axis_names.py``), clearest first; orient each
+    so + is more of its first descriptor. Returns the axes, {key: {descriptor: effect}} and merged old names."""
     count = min(MAX_AXES, prior.components.shape[0], max(prior.points.shape[0] - 1, 1))
     config = spectrogram.config
     band_hz = band_frequencies(spectrogram.mel_basis, config.sample_rate)
@@ -175,38 +178,32 @@ def _name_axes(
     effect = change.mean(1)
     # A name must hold from most starting points, not only on average.
     agreement = (np.sign(change) == np.sign(effect)[:, None]).mean(1)
-    score = np.abs(effect) * (agreement >= MIN_AGREEMENT)
-    names: dict[int, str] = {}
-    used: set[str] = set()
-    strongest = score.max(1)
-    for flat in np.argsort(-score, axis=None):  # each descriptor names the axis it moves most...
-        j, d = divmod(int(flat), len(NAMES))
-        if score[j, d] < MIN_EFFECT:
-            break
-        if j not in names and NAMES[d] not in used and score[j, d] >= NAME_SHARE * strongest[j]:
-            names[j], used = NAMES[d], used | {NAMES[d]}
-    for j in range(count):  # ...and an axis left over that clearly moves one too shares its name (once)
-        shared = NAMES[int(score[j].argmax())]
-        if j not in names and strongest[j] >= MIN_EFFECT and list(names.values()).count(shared) < 2:
-            names[j] = shared
-    for j, name in names.items():
-        d = NAMES.index(name)
-        if effect[j, d] < 0:  # orient: + is more of the descriptor
-            prior.components[j] = -prior.components[j]
-            effect[j] = -effect[j]
+    shares = (prior.stds[:count] ** 2 / max(prior.total_variance, 1e-12)).numpy()
+    names, merged = name_axes(effect, agreement, shares)
+    _reorder(prior, [n.component for n in names], count)
     coords = prior.training_coords()
-    axes = []
-    for j in range(count):
-        low, high = np.percentile(coords[:, j].numpy(), [2, 98]) if coords.shape[0] > 1 else (-1.0, 1.0)
+    axes, effects = [], {}
+    for position, name in enumerate(names):
+        if name.flip:  # orient: + is more of the descriptor it moves most
+            prior.components[position] = -prior.components[position]
+        sign = -1.0 if name.flip else 1.0
+        low, high = np.percentile(coords[:, position].numpy(), [2, 98]) if coords.shape[0] > 1 else (-1.0, 1.0)
+        if name.flip:
+            low, high = -high, -low
         low, high = min(float(low), -0.5), max(float(high), 0.5)
-        key, label = DESCRIPTORS[names[j]] if j in names else (f"axis{j + 1}", f"Axis {j + 1}")
-        repeat = sum(1 for i in range(j) if names.get(i) == names.get(j)) if j in names else 0
-        if repeat:  # a second axis moving the same descriptor: "level2", "louder / softer (2)"
-            key, label = f"{key}{repeat + 1}", f"{label} ({repeat + 1})"
-        share = float(prior.stds[j] ** 2) / max(prior.total_variance, 1e-12)
-        axes.append(Axis(j + 1, key, label, round(min(share, 1.0), 4), round(low, 2), round(high, 2)))
-    effects = {axis.key: {n: round(float(effect[axis.index - 1, d]), 3) for d, n in enumerate(NAMES)} for axis in axes}
-    return axes, effects
+        share = float(prior.stds[position] ** 2) / max(prior.total_variance, 1e-12)
+        axes.append(Axis(position + 1, name.key, name.label, round(min(share, 1.0), 4), round(low, 2), round(high, 2),
+                         name.title, name.low, name.high, name.aliases))
+        effects[name.key] = {n: round(sign * float(effect[name.component, d]), 3) for d, n in enumerate(NAMES)}
+    return axes, effects, merged
+
+
+def _reorder(prior: LatentPrior, order: list[int], count: int) -> None:
+    """Put the prior's components in slider order: the kept axes first, merged ones after, the rest as they were."""
+    rest = [j for j in range(count) if j not in order] + list(range(count, prior.components.shape[0]))
+    index = torch.tensor(order + rest, dtype=torch.long)
+    prior.components = prior.components[index].clone()
+    prior.stds = prior.stds[index].clone()
 
 
 def analysis_files(home: Path) -> tuple[Path, Path]:

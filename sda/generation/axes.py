@@ -22,14 +22,38 @@ REACH = 0.5  # how far past each end of the safe range values are honoured, as a
 @dataclass(frozen=True)
 class Axis:
     index: int  # 1-based, as users count ("--set 2=-1.5")
-    key: str  # "brightness", or "axis3" where no descriptor fits
-    label: str  # "brighter / darker"
+    key: str  # "brightness", "brightness+decay", or "axis3" where no descriptor moves
+    label: str  # "bright, long / dark, short": the + end first
     share: float  # of the training latents' variance, 0..1
     safe_min: float
     safe_max: float
+    title: str = ""  # "brightness + decay": the key as a page shows it
+    low: str = ""  # "dark, short": the - end in plain words
+    high: str = ""  # "bright, long": the + end
+    aliases: tuple[str, ...] = ()  # names it had before ("level2", "axis5"), still accepted
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        data["aliases"] = list(self.aliases)
+        return data
+
+    @property
+    def name(self) -> str:
+        """How a page names it: its title, or its key (an axis analysed before titles)."""
+        return self.title or self.key
+
+    @property
+    def ends(self) -> tuple[str, str]:
+        """(the - end, the + end) in words; an older analysis's "louder / softer" label split."""
+        if self.low or self.high:
+            return self.low, self.high
+        high, _, low = self.label.partition(" / ")
+        return (low or "less", high or "more")
+
+    def answers_to(self, text: str) -> bool:
+        """Whether ``text`` names this axis: its number, key, title or an old name (spaces and case aside)."""
+        wanted = _plain(text)
+        return wanted == str(self.index) or wanted in {_plain(n) for n in (self.key, self.title, *self.aliases) if n}
 
     @property
     def reach(self) -> tuple[float, float]:
@@ -40,19 +64,30 @@ class Axis:
     @classmethod
     def from_dict(cls, data: dict) -> Axis:
         return cls(int(data["index"]), str(data["key"]), str(data["label"]), float(data["share"]),
-                   float(data["safe_min"]), float(data["safe_max"]))
+                   float(data["safe_min"]), float(data["safe_max"]), str(data.get("title", "")),
+                   str(data.get("low", "")), str(data.get("high", "")),
+                   tuple(str(a) for a in data.get("aliases", ()) or ()))
+
+
+def _plain(text: str) -> str:
+    """'Brightness + Decay' -> 'brightness+decay': how names are compared."""
+    return "".join(str(text).lower().split()).replace(",", "+").replace("&", "+")
 
 
 def describe_axes(axes: list[Axis]) -> str:
-    """'brightness (1), level (2), axis3 (3)': the names a user may give."""
+    """'level (1), brightness+decay (2), axis3 (3)': the names a user may give."""
     return ", ".join(f"{axis.key} ({axis.index})" for axis in axes)
 
 
 def find_axis(axes: list[Axis], name: int | str) -> Axis:
-    """The axis called ``name``: its key ("brightness", "axis3") or its number (2 or "2")."""
-    text = str(name).strip().lower()
+    """The axis called ``name``: its key ("brightness+decay", "axis3"), its number (2 or "2"), or the
+    name an earlier analysis gave it ("level2"); a key or number wins over an old name."""
+    text = _plain(name)
     for axis in axes:
-        if text in (axis.key.lower(), str(axis.index)):
+        if text in (_plain(axis.key), str(axis.index)):
+            return axis
+    for axis in axes:
+        if axis.answers_to(text):
             return axis
     valid = describe_axes(axes) if axes else "none (this model has no axes)"
     raise GenerationError(f"Unknown axis '{name}'. Valid axes: {valid}.")

@@ -11,16 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-# name -> (key, label for the + / - directions). The + direction is "more" of the descriptor.
-DESCRIPTORS: dict[str, tuple[str, str]] = {
-    "level": ("level", "louder / softer"),
-    "brightness": ("brightness", "brighter / darker"),
-    "noisiness": ("noisiness", "noisier / more tonal"),
-    "attack": ("attack", "sharper / softer attack"),
-    "decay": ("decay", "longer / shorter decay"),
-    "pitch": ("pitch", "higher / lower pitch"),
-}
-NAMES = tuple(DESCRIPTORS)
+# The + direction of each is "more" of it; axis_names.WORDS says each end in plain words.
+NAMES = ("level", "brightness", "noisiness", "attack", "decay", "pitch")
 _ONSET_DB = 40.0  # a sound starts where it first comes within this of its peak
 _DECAY_DB = 30.0  # ... and has decayed once it stays this far below it
 

@@ -2,7 +2,8 @@
 
 Latents come from the data prior (``prior.py``) or from encoding the user's
 own sounds, are steered along the named axes, decoded to a log-mel
-spectrogram and inverted to audio in one pass over the whole sound, so the
+spectrogram and inverted to audio in one pass over the whole sound by the
+model's ``Inverter`` (its learned inversion where it has one), so the
 output has exactly the asked length. Resynthesis and variations are
 reconstructions with moved latents, so they go through the one reconstruction
 path (``reconstruct.py``). Everything random is seeded: the same model,
@@ -29,6 +30,7 @@ from sda.generation.checks import (
     rounded,
     short_digest,
 )
+from sda.generation.level import level_gain_db
 from sda.generation.model_source import ModelSource
 from sda.generation.reconstruct import add_offsets, reconstruct_audio
 from sda.generation.windows import JOIN_FRAMES, crossfade, join_db, overlap_frames, tile, window_count
@@ -50,21 +52,33 @@ class Sound:
     def seconds(self) -> float:
         return len(self.audio) / self.sample_rate
 
+    @property
+    def level_gain_db(self) -> float:
+        """The model's level gain (``level.py``): what a file of this sound is written with."""
+        return float(self.settings.get("level_gain_db", 0.0) or 0.0)
+
 
 class Generator:
-    """A loaded model with its prior and axes. Build one with ``load_generator``."""
+    """A loaded model with its prior and axes. Build one with ``load_generator``.
+
+    Sounds come out at the level the model makes them; ``level_gain_db`` (also in each sound's settings) is
+    the model's one gain (``level.py``) that ``save_sound`` applies, so a model's sounds keep their dynamics.
+    """
 
     def __init__(self, source: ModelSource, analysis: Analysis, device: torch.device | str = "cpu") -> None:
         self.device = torch.device(device)
         self.model = source.model.to(self.device).eval()
         self.spectrogram = source.spectrogram.to(self.device)
+        self.inverter = source.inverter.to(self.device)  # mel -> audio: learned where the model has it
         self.prior = analysis.prior
         self.axes: list[Axis] = list(analysis.axes)
         self.window = analysis.window_frames
         self.name = source.name
         self.description = source.description
         self.model_id = source.model_id
-        self.info = dict(source.info, analysis=dict(analysis.info))
+        self.info = dict(source.info, analysis=dict(analysis.info), inversion=dict(self.inverter.info,
+                                                                                   kind=self.inverter.kind))
+        self.level_gain_db = level_gain_db(analysis.info) or 0.0  # one gain for every sound of this model
         self.sample_rate = self.spectrogram.config.sample_rate
         self.source_path = source.path
 
@@ -256,15 +270,17 @@ class Generator:
         No axes and no randomness is the plain reconstruction, the same as ``python -m sda reconstruct``.
         """
         if not offsets and rng is None:
-            return reconstruct_audio(self.model, self.spectrogram, wave, seed=seed, quality=quality)
+            return reconstruct_audio(self.model, self.spectrogram, wave, seed=seed, quality=quality,
+                                     inverter=self.inverter)
         length = self.model.latent_frames(self.spectrogram.config.frames_for(len(wave)))
         edit = add_offsets(self._window_offsets(length, offsets, rng, amount))
-        return reconstruct_audio(self.model, self.spectrogram, wave, seed=seed, quality=quality, edit=edit)
+        return reconstruct_audio(self.model, self.spectrogram, wave, seed=seed, quality=quality, edit=edit,
+                                 inverter=self.inverter)
 
     # -- audio ---------------------------------------------------------------
     @torch.no_grad()
     def _render(self, mel: torch.Tensor, samples: int, seed: int, quality: str) -> np.ndarray:
-        audio = _invert(self.spectrogram, mel, samples, seed, quality)
+        audio = self.inverter.invert_numpy(mel, samples, seed=seed, quality=check_quality(quality))
         fade = min(samples, int(END_FADE_SECONDS * self.sample_rate))
         if fade > 1:
             audio[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
@@ -282,12 +298,7 @@ class Generator:
             "model_name": self.name,
             "kind": kind,
             "sample_rate": self.sample_rate,
+            "level_gain_db": self.level_gain_db,
             **values,
         }
 
-
-def _invert(spectrogram, mel: torch.Tensor, samples: int, seed: int, quality: str) -> np.ndarray:
-    """Mel -> audio; ``quality`` "best" for files a user keeps."""
-    wave = spectrogram.mel_to_waveform(mel, samples, seed=seed, quality=check_quality(quality))
-    audio = wave.float().cpu().numpy().astype(np.float32)
-    return np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sda.generation.errors import GenerationError
+from sda.generation.inversion_store import load_run_inversion
 from sda.generation.model_file import MODEL_FILE_FORMAT, source_from_model_file
 from sda.generation.model_source import HINT, ModelSource, build_model, dataset_summary, read_plain_file
 from sda.runs.checkpoints import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, resolve_model_checkpoint
@@ -44,4 +45,5 @@ def _source_from_checkpoint(state: dict, path: Path) -> ModelSource:
             "val_loss": state.get("val_loss"), "dataset": dataset_summary(run.get("dataset", {})),
             "config": state.get("config", {})}
     name = run_dir.name if run_dir else path.stem
-    return ModelSource(model, spectrogram, model_id, name, path, "", info, None, run_dir)
+    inverter = load_run_inversion(run_dir, spectrogram)
+    return ModelSource(model, spectrogram, model_id, name, path, "", info, None, run_dir, inverter=inverter)

@@ -2,7 +2,8 @@
 
 It holds the weights, spectrogram settings, normalisation, the analysis
 (prior and axes), a name and description, a dataset summary (counts, no
-paths) and training date and epochs; no optimizer state. It is plain data
+paths), training date and epochs, and the learned inversion where the
+model has one; no optimizer state. It is plain data
 and tensors, so ``torch.load(..., weights_only=True)`` reads it, and it is
 checked key by key and shape by shape before anything uses it.
 """
@@ -18,6 +19,7 @@ import torch
 from sda.atomic import atomic_write_bytes
 from sda.generation.analysis import Analysis
 from sda.generation.errors import GenerationError
+from sda.generation.inversion_store import inversion_state, inverter_from_state
 from sda.generation.model_source import ModelSource, build_model
 from sda.generation.naming import free_path
 
@@ -61,6 +63,9 @@ def write_model_file(source: ModelSource, analysis: Analysis, out_path: Path | s
         "analysis": analysis.state_dict(),
         "info": _plain(info),
     }
+    learned = inversion_state(source.inverter)
+    if learned is not None:
+        payload["inversion"] = learned
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     try:
@@ -94,8 +99,9 @@ def source_from_model_file(state: dict, path: Path) -> ModelSource:
     if analysis.model_id != model_id:
         raise GenerationError(f"Model file '{path}' is damaged: its analysis belongs to other weights.")
     info = state.get("info") if isinstance(state.get("info"), dict) else {}
+    inverter = inverter_from_state(state.get("inversion"), spectrogram, path)  # older files have none
     return ModelSource(model, spectrogram, model_id, str(state["name"]), path, str(state.get("description", "")),
-                       info, analysis, None, is_model_file=True)
+                       info, analysis, None, is_model_file=True, inverter=inverter)
 
 
 def _plain(value):

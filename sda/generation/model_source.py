@@ -21,6 +21,7 @@ import torch
 from sda.audio.spectrogram import AudioSpectrogram, SpectrogramConfig
 from sda.generation.analysis import Analysis
 from sda.generation.errors import GenerationError
+from sda.generation.inverter import Inverter
 from sda.models.build import ArchitectureError, build_vae, check_weights
 from sda.models.vae import ConvVAE
 from sda.runs.folder import dataset_files
@@ -42,6 +43,11 @@ class ModelSource:
     analysis: Analysis | None = None
     run_dir: Path | None = None
     is_model_file: bool = False  # a .sdamodel carries its own analysis
+    inverter: Inverter | None = None  # mel -> audio: the learned inversion where the model has one
+
+    def __post_init__(self) -> None:
+        if self.inverter is None:
+            self.inverter = Inverter(self.spectrogram)
 
 
 def weights_id(weights: dict[str, torch.Tensor]) -> str:

@@ -24,6 +24,7 @@ import torch
 
 from sda.audio.spectrogram import AudioSpectrogram
 from sda.generation.checks import check_quality
+from sda.generation.inverter import Inverter
 from sda.models.vae import ConvVAE
 
 WINDOW_FRAMES = 94 * 30  # about 30 s per pass (rounded down to whole latent frames)
@@ -40,13 +41,15 @@ def add_offsets(offsets: torch.Tensor) -> LatentEdit:
 
 @torch.no_grad()
 def reconstruct_audio(model: ConvVAE, spectrogram: AudioSpectrogram, audio: np.ndarray | torch.Tensor, *,
-                      seed: int = 0, quality: str = "best", edit: LatentEdit | None = None) -> np.ndarray:
+                      seed: int = 0, quality: str = "best", edit: LatentEdit | None = None,
+                      inverter: Inverter | None = None) -> np.ndarray:
     """Mono audio (samples,) or a batch (N, samples) at the model's rate -> its reconstruction, same shape.
 
     ``model`` (in eval mode) and ``spectrogram`` must be on the same device.
     ``quality`` is the inversion's: "best" for files a user keeps, "fast"
-    for previews. ``edit`` moves the latents before decoding. Float32 out,
-    non-finite samples zeroed.
+    for previews. ``edit`` moves the latents before decoding. ``inverter``
+    is the model's (its learned inversion, if any; default the standard
+    one). Float32 out, non-finite samples zeroed.
     """
     quality = check_quality(quality)
     wave = audio if isinstance(audio, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
@@ -54,7 +57,8 @@ def reconstruct_audio(model: ConvVAE, spectrogram: AudioSpectrogram, audio: np.n
     batch = wave[None] if single else wave
     mel = spectrogram.waveform_to_mel(batch)
     recon = reconstruct_mel(model, mel, edit)
-    out = spectrogram.mel_to_waveform(recon, batch.shape[-1], seed=seed, quality=quality)
+    inverter = inverter or Inverter(spectrogram)
+    out = inverter(recon, batch.shape[-1], seed=seed, quality=quality)
     out = np.nan_to_num(out.float().cpu().numpy().astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     return out[0] if single else out
 
@@ -97,8 +101,9 @@ def _pass(model: ConvVAE, mel: torch.Tensor, first_frame: int, edit: LatentEdit 
 
 
 @torch.no_grad()
-def invert_only(spectrogram: AudioSpectrogram, audio: np.ndarray, seed: int = 0) -> np.ndarray:
+def invert_only(spectrogram: AudioSpectrogram, audio: np.ndarray, seed: int = 0,
+                inverter: Inverter | None = None) -> np.ndarray:
     """Mel -> audio with no model in between ("fast" inversion): the ceiling of the representation."""
     wave = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)).to(spectrogram.device)
     mel = spectrogram.waveform_to_mel(wave)
-    return spectrogram.mel_to_waveform(mel, len(audio), seed=seed).cpu().numpy().astype(np.float32)
+    return (inverter or Inverter(spectrogram))(mel, len(audio), seed=seed).cpu().numpy().astype(np.float32)

@@ -9,6 +9,7 @@ import torch
 from sda.audio.validation import DatasetError, decode_dataset
 from sda.generation.analysis import Analysis, analyse, load_analysis, save_analysis
 from sda.generation.errors import GenerationError
+from sda.generation.level import ensure_level
 from sda.generation.loader import load_source
 from sda.generation.model_source import ModelSource, recorded_files
 
@@ -32,11 +33,14 @@ def analysis_for(
     """
     if not recompute and data is None:
         if source.analysis is not None and source.analysis.model_id == source.model_id:
+            ensure_level(source.analysis, source.model, source.spectrogram)  # a model file made before levels
             return source.analysis
         home = analysis_home(source)
         if home is not None:
             stored = load_analysis(home)
             if stored is not None and stored.model_id == source.model_id:
+                if ensure_level(stored, source.model, source.spectrogram):  # analysed before levels: once
+                    _save_quietly(home, stored)
                 source.analysis = stored
                 return stored
     files = [Path(p) for p in data] if data else recorded_files(source.run_dir)
@@ -60,11 +64,15 @@ def analysis_for(
     analysis = analyse(source.model, spectrogram, mels, source.model_id, source_files=len(mels))
     source.analysis = analysis
     if save and analysis_home(source) is not None:
-        try:
-            save_analysis(analysis_home(source), analysis)
-        except OSError:  # a read-only run still generates; it just analyses again next time
-            pass
+        _save_quietly(analysis_home(source), analysis)
     return analysis
+
+
+def _save_quietly(home: Path, analysis: Analysis) -> None:
+    try:
+        save_analysis(home, analysis)
+    except OSError:  # a read-only run still generates; it just analyses again next time
+        pass
 
 
 def analyse_finished_run(run_dir: Path, checkpoint: Path, mels: list[torch.Tensor]) -> Analysis:

@@ -10,6 +10,17 @@ from pathlib import Path
 import torch
 
 
+# torch's own choice of CPU threads (one per core), read before anything changes it. A thread that
+# trains or generates sets its own count (torch keeps one per thread, and new threads start from the
+# last count set anywhere), so work started after a generation took its share still gets every core.
+CPU_THREADS = torch.get_num_threads()
+
+
+def use_cpu_threads(count: int | None = None) -> None:
+    """Let torch work on the calling thread with ``count`` CPU threads (default: every core)."""
+    torch.set_num_threads(max(1, int(count or CPU_THREADS)))
+
+
 class DeviceError(ValueError):
     """The requested device cannot be used here. The message says which to use instead."""
 

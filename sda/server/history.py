@@ -115,6 +115,18 @@ class History:
         shutil.rmtree(self.dir / item_id, ignore_errors=True)
         return True
 
+    def make_way(self, needed: int) -> int:
+        """Remove the oldest items until about ``needed`` bytes are freed (a new sound's room under a quota,
+        as the history's own cap would as it comes); the bytes freed."""
+        freed = 0
+        for item in reversed(self.list()):
+            if freed >= needed:
+                break
+            size = folder_bytes(item.folder)
+            shutil.rmtree(item.folder, ignore_errors=True)
+            freed += size
+        return freed
+
     def _read(self, folder: Path) -> HistoryItem | None:
         try:
             data = json.loads((folder / _ITEM).read_text("utf-8"))

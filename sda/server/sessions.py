@@ -29,11 +29,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sda.atomic import atomic_write_bytes
 from sda.audio.validation import DurationLimits
 from sda.training.config import TrainingConfig
 
 _PUMP_SECONDS = 0.5
 _QUOTA_WATCH_SECONDS = 2.0
+QUOTA_STOP_FILE = "stopped_by_quota.txt"  # in a run folder: why the disk quota stopped its training
 
 
 class QueueFull(RuntimeError):
@@ -145,9 +147,15 @@ class TrainingManager:
             return error
 
     def stop_note(self, run_dir: Path) -> str:
-        """Why the disk quota stopped the last training of ``run_dir`` ("" if it did not)."""
+        """Why the disk quota stopped the last training of ``run_dir`` ("" if it did not), after a restart too."""
         with self._lock:
-            return self._stop_notes.get(Path(run_dir), "")
+            note = self._stop_notes.get(Path(run_dir))
+        if note is not None:
+            return note
+        try:
+            return (Path(run_dir) / QUOTA_STOP_FILE).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return ""
 
     def is_workspace_busy(self, workspace_id: str) -> bool:
         """True while a run of ``workspace_id`` trains or waits in the queue."""
@@ -198,6 +206,7 @@ class TrainingManager:
                 )
             self._errors.pop(job.run_dir, None)
             self._stop_notes.pop(job.run_dir, None)
+            (job.run_dir / QUOTA_STOP_FILE).unlink(missing_ok=True)
             self._jobs[job.run_dir] = job
             self._queue.append(job)
             self._start_queued()
@@ -287,4 +296,12 @@ class TrainingManager:
                     with self._lock:
                         if self._is_running(run_dir) and run_dir not in self._stop_notes:
                             self._stop_notes[run_dir] = reason
+                            _keep_note(run_dir, reason)  # the page still says why after the server restarts
                             self._runners[run_dir].cancel()
+
+
+def _keep_note(run_dir: Path, reason: str) -> None:
+    try:
+        atomic_write_bytes(Path(run_dir) / QUOTA_STOP_FILE, (reason + "\n").encode("utf-8"))
+    except OSError:  # the run folder went away: nothing to explain
+        pass

@@ -3,9 +3,11 @@
 A run writes checkpoints and previews as it trains, so its cost is not known
 at Start. Start and Resume are refused when the workspace has no room for a
 run's first files (RUN_START_BYTES); while it trains, the TrainingManager
-asks ``run_stop_reason`` every few seconds and, once one more checkpoint
-would pass the quota, cancels the run: the engine then saves that
-checkpoint, so nothing trained is lost, and the page shows the reason.
+asks ``run_stop_reason`` every few seconds and, once two more checkpoints
+would pass the quota, cancels the run: the engine then saves one, so
+nothing trained is lost, and the page shows the reason. Two, because one
+more may be written before the next look: the run folder so never passes
+the quota, however fast its epochs.
 """
 
 from __future__ import annotations
@@ -38,9 +40,10 @@ def checkpoint_bytes(run_dir: Path) -> int:
 
 
 def run_stop_reason(settings: AppSettings, workspace_id: str, run_dir: Path) -> str:
-    """Why the training of ``run_dir`` must stop now ("" when it may go on): its next checkpoint would not fit."""
-    return WorkspaceQuota(settings, workspace_id).refusal(checkpoint_bytes(run_dir), "this run's next checkpoint",
-                                                          RUN_ADVICE)
+    """Why the training of ``run_dir`` must stop now ("" when it may go on): its next two checkpoints would not fit
+    (one may come before the next look, and one is saved when it stops)."""
+    return WorkspaceQuota(settings, workspace_id).refusal(2 * checkpoint_bytes(run_dir),
+                                                          "this run's next checkpoints", RUN_ADVICE)
 
 
 def quota_watch(settings: AppSettings) -> Callable[[str, Path], str] | None:

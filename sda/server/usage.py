@@ -1,20 +1,15 @@
-"""What keeps a workspace from cleanup: recent use, and generations in flight.
+"""What keeps a workspace from cleanup: recent use (generations in flight are counted by generation_gate.py).
 
 Every handler of the page and every API call marks its workspace as used
 (``mark_used``: the age of its ``.last_seen`` file is what cleanup.py reads);
 the mark is written at most once a minute per workspace, so a page's
-one-second timer costs nothing. ``GENERATIONS`` counts the generations of
-each workspace that are running: cleanup leaves such a workspace alone
-however old its mark.
+one-second timer costs nothing.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from sda.server.settings import AppSettings
 from sda.server.workspace import SEEN_FILE, is_valid_workspace_id
@@ -48,32 +43,3 @@ def forget_marks() -> None:
     """Drop the remembered mark times (the next ``mark_used`` of each workspace touches its file again)."""
     with _marks_lock:
         _last_marks.clear()
-
-
-class GenerationsInFlight:
-    """How many generations of each workspace are running now."""
-
-    def __init__(self) -> None:
-        self._counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def running(self, workspace_id: str) -> Iterator[None]:
-        """Count one generation of ``workspace_id`` for as long as the ``with`` block runs."""
-        with self._lock:
-            self._counts[workspace_id] += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._counts[workspace_id] -= 1
-                if self._counts[workspace_id] <= 0:
-                    del self._counts[workspace_id]
-
-    def busy(self, workspace_id: str) -> bool:
-        """True while a generation of ``workspace_id`` runs."""
-        with self._lock:
-            return self._counts[workspace_id] > 0
-
-
-GENERATIONS = GenerationsInFlight()  # one per server process: pages and the API share it

@@ -64,6 +64,9 @@ class TrainingConfig:
     max_training_minutes: float = 0.0
     # "auto": bf16 autocast where the hardware runs it fast; "bf16" or "fp32".
     precision: str = "auto"
+    # Most seconds spent learning the model's own mel-to-audio inversion after
+    # its epochs (kept only if it beats the standard one); 0 = standard only.
+    inversion_seconds: float = 150.0
     regularization: RegularizationConfig = field(default_factory=RegularizationConfig)
     preset: str = "balanced"
     preset_reason: str = ""
@@ -114,6 +117,8 @@ class TrainingConfig:
              _finite(self.max_training_minutes) and self.max_training_minutes >= 0,
              "a number of at least 0 (0 = no limit)"),
             ("precision", self.precision, self.precision in ("auto", "bf16", "fp32"), "one of auto, bf16, fp32"),
+            ("inversion seconds", self.inversion_seconds, _between(self.inversion_seconds, 0, 3600),
+             "a number of seconds from 0 to 3600 (0 = the standard inversion only)"),
         ]
         for name, value, ok, expected in checks:
             if not ok:

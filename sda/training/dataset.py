@@ -146,6 +146,8 @@ class PreparedData:
     val_files: list[str]
     preview_audio: torch.Tensor  # a couple of validation chunks as audio, for reconstruction previews
     issues: list[FileIssue] = field(default_factory=list)
+    # Some of the training and validation files' audio, kept (bounded) for the learned inversion's phase.
+    inversion_audio: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
 
     def manifest(self) -> dict:
         files = []
@@ -197,8 +199,12 @@ def prepare_data(file_paths, config: TrainingConfig, spectrogram: AudioSpectrogr
     rng = np.random.default_rng(config.seed)
     train_mels, variant_mels, val_mels = [], [], []
     ordered = [(p, True) for p in train_files] + [(p, False) for p in val_files]
+    kept = _inversion_picks(clips, train_files, val_files, spectrogram.config.sample_rate, config.seed)
+    inversion_audio: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
     for number, (path, is_train) in enumerate(ordered, start=1):
         audio = clips[path].audio
+        if path in kept:
+            inversion_audio[0 if is_train else 1].append(np.array(audio[: kept[path]], dtype=np.float32))
         (train_mels if is_train else val_mels).append(compute_mel(audio, spectrogram, chunk_samples))
         if is_train and expansion > 0:
             variant_mels.extend(
@@ -233,7 +239,27 @@ def prepare_data(file_paths, config: TrainingConfig, spectrogram: AudioSpectrogr
     val_set = AudioTrainingDataset(val_mels, chunk_frames)
     train_loader = ChunkLoader(train_set, config.batch_size, shuffle=True, seed=config.seed, augmentation=augmentation)
     val_loader = ChunkLoader(val_set, config.batch_size, shuffle=False, seed=config.seed)
-    return PreparedData(train_loader, val_loader, decoded, train_files, val_files, preview_audio, list(decoded.issues))
+    return PreparedData(train_loader, val_loader, decoded, train_files, val_files, preview_audio, list(decoded.issues),
+                        inversion_audio)
+
+
+INVERSION_TRAIN_SECONDS, INVERSION_VAL_SECONDS, INVERSION_CLIP_SECONDS = 120.0, 30.0, 8.0
+
+
+def _inversion_picks(clips: dict, train_files: list[str], val_files: list[str], sample_rate: int,
+                     seed: int) -> dict[str, int]:
+    """{path: samples kept} for the learned inversion: files in a seeded order, each at most 8 s, within budgets."""
+    picks: dict[str, int] = {}
+    rng = np.random.default_rng(seed + 17)
+    for files, budget in ((train_files, INVERSION_TRAIN_SECONDS), (val_files, INVERSION_VAL_SECONDS)):
+        left = int(budget * sample_rate)
+        for index in rng.permutation(len(files)):
+            take = min(len(clips[files[index]].audio), int(INVERSION_CLIP_SECONDS * sample_rate), left)
+            if take <= 0:
+                break
+            picks[files[index]] = take
+            left -= take
+    return picks
 
 
 def create_data_loaders(file_paths: list[Path], config: TrainingConfig, augmentation_pipeline=None,

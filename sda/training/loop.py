@@ -37,6 +37,7 @@ from sda.training.checkpoint import (
 from sda.training.config import TrainingConfig, get_effective_preview_interval
 from sda.training.dataset import prepare_data
 from sda.training.epoch import EpochProgress, StepContext, overfitting_gap, train_epoch, validate_epoch
+from sda.training.inversion_phase import inversion_budget, learn_inversion
 from sda.training.metrics import (
     CheckpointEvent,
     EpochMetrics,
@@ -67,7 +68,8 @@ class TrainingSession:
         self.callback = callback
         self.cancel_event = cancel_event or threading.Event()
         self.save_event = save_event or threading.Event()
-        self.file_paths = [Path(p).absolute() for p in _as_list(file_paths)]
+        self.file_paths = [Path(p).absolute() for p in ([file_paths] if isinstance(file_paths, (str, Path))
+                                                        else file_paths)]
         self.decoded = decoded
         self.release_audio = release_audio
         self.limits = limits
@@ -290,7 +292,14 @@ class TrainingSession:
                 cancelled = True
                 self._save(number, "time_limit" if self._time_up() else "cancel", val["val_loss"], result["train_loss"])
                 break
-        return self._finish(cancelled, train_seconds)
+        return self._finish(cancelled or self._learn_inversion(cancelled), train_seconds)
+
+    def _learn_inversion(self, cancelled: bool) -> bool:
+        """After the last epoch, the model's own mel-to-audio inversion (True: cancelled during it)."""
+        seconds = inversion_budget(self.config, self.elapsed_before + time.time() - self.session_start)
+        return not cancelled and learn_inversion(self.output_dir, self.model, self.spectrogram,
+                                                 self.data.inversion_audio, seconds, self.device, self.dtype,
+                                                 self.emit, self.cancel_event, self.config.seed)
 
     def _last_checkpoint_text(self) -> str | None:
         return str(self.last_checkpoint) if self.last_checkpoint else None
@@ -324,7 +333,6 @@ class TrainingSession:
 
     def _analyse(self, checkpoint: Path | None, epoch: int) -> None:
         """Find the model's axes and data prior for generation (a failure only costs a warning)."""
-
         if checkpoint is None:
             return
         self.emit(StatusEvent("analysing", "Finding the model's axes for generation..."))
@@ -365,25 +373,18 @@ class TrainingSession:
         }
 
 
-def _as_list(paths) -> list:
-    return [paths] if isinstance(paths, (str, Path)) else list(paths)
-
-
 def train(config: TrainingConfig | None, file_paths, output_dir: Path, device="cpu", callback=None,
           cancel_event: threading.Event | None = None, resume_checkpoint: Path | None = None,
           save_event: threading.Event | None = None, decoded=None, release_audio: bool | None = None,
           limits: DurationLimits = DurationLimits()) -> dict:
-    """Train a ConvVAE on ``file_paths`` (files and/or folders), writing a run directory at ``output_dir``.
+    """Train a ConvVAE (then its learned inversion) on ``file_paths``, writing a run directory at ``output_dir``.
 
-    ``config`` may be None when resuming (the checkpoint's config is used).
-    Setting ``cancel_event`` stops training after saving a checkpoint at once;
-    setting ``save_event`` saves a checkpoint and goes on. ``decoded`` is an
-    already decoded dataset (then ``file_paths`` only labels it);
-    ``release_audio`` lets training drop its audio once the spectrograms
-    exist (default: only when training decoded it); ``limits`` bound the
-    audio it decodes (longer files are skipped with a reason). Returns a dict with
-    ``model``, ``metrics_history``, ``output_dir``, ``best_checkpoint_path``,
-    ``last_checkpoint_path``, ``was_cancelled`` and ``epochs_completed``.
+    ``config`` may be None when resuming (the checkpoint's config is used). ``cancel_event`` stops training
+    after saving a checkpoint at once; ``save_event`` saves one and goes on. ``decoded`` is an already decoded
+    dataset (then ``file_paths`` only labels it); ``release_audio`` lets training drop its audio once the
+    spectrograms exist (default: only when training decoded it); ``limits`` bound the audio it decodes (longer
+    files are skipped with a reason). Returns a dict with ``model``, ``metrics_history``, ``output_dir``,
+    ``best_checkpoint_path``, ``last_checkpoint_path``, ``was_cancelled`` and ``epochs_completed``.
     """
     try:
         session = TrainingSession(config, file_paths, output_dir, device, callback=callback, cancel_event=cancel_event,

@@ -22,7 +22,7 @@ from typing import Any
 from sda.audio.io import AudioLoadError
 from sda.audio.validation import DatasetError
 from sda.runs.checkpoints import CheckpointError
-from sda.runs.device import DeviceError
+from sda.runs.device import DeviceError, use_cpu_threads
 from sda.training.config import ConfigError, TrainingConfig
 from sda.training.dataset import release_free_memory
 from sda.training.loop import train
@@ -83,6 +83,7 @@ class TrainingRunner:
             self._thread.start()
 
     def _run_training(self, config, file_paths, output_dir, device, callback, resume, train_options) -> None:
+        use_cpu_threads()  # every core, whatever count a generation thread set last
         try:
             result = train(config, file_paths, output_dir, device, callback=callback,
                            cancel_event=self._cancel_event, resume_checkpoint=resume,

@@ -19,7 +19,6 @@ arguments of a Gradio event (``button.click(inputs=[...], **bind(handler))``):
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -29,7 +28,7 @@ from gradio.blocks import Block
 
 from sda.server.generators import GENERATION_ADMITTED
 from sda.server.settings import AppSettings
-from sda.server.usage import GENERATIONS, mark_used
+from sda.server.usage import mark_used
 from sda.ui.play.state import PlayState
 from sda.ui.public_text import public_value
 from sda.ui.train.state import PageState
@@ -91,9 +90,7 @@ class Binder:
         def run(*args: Any, **kwargs: Any) -> Any:
             workspace_id = _workspace_of(args)
             mark_used(settings, workspace_id)  # a tab kept open keeps its workspace
-            counted = GENERATIONS.running(workspace_id) if generation and workspace_id else contextlib.nullcontext()
-            with counted:  # cleanup leaves a workspace alone while its sound is being made
-                result = _call_for_page(handler, args, kwargs, wait)
+            result = _call_for_page(handler, args, kwargs, wait)  # generations: counted by the handler's gate
             values = tuple(shown(components[n], result[n], roots) if n in result else gr.skip() for n in names)
             return values[0] if len(values) == 1 else values
 

@@ -14,11 +14,12 @@ import zipfile
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import soundfile as sf
 
 from sda.generation.naming import safe_stem
-from sda.server.generation_gate import GenerationBusy, GenerationGate
-from sda.server.generators import GENERATION_CONCURRENCY, GeneratorCache
+from sda.server.generation_gate import GenerationBusy, GenerationGate, fair_gate
+from sda.server.generators import GeneratorCache
 from sda.server.play_files import PlayFiles
 from sda.server.settings import AppSettings
 from sda.server.workspace_quota import FREE_SOME_SPACE, WorkspaceQuota, size_text
@@ -37,7 +38,7 @@ SMALLER_EXPORT = f"{FREE_SOME_SPACE}, or choose a lower sample rate or bit depth
 SMALLER_PACK = f"{FREE_SOME_SPACE}, or make a smaller pack (fewer or shorter sounds, a lower rate or bit depth)"
 
 
-def export_settings(fmt: str, rate, depth: str, normalise: bool = True):
+def export_settings(fmt: str, rate, depth: str, normalise: bool = False):
     """ExportSettings from the page's choices; ValueError naming the setting when they do not fit together."""
     from sda.generation import export_settings as checked
 
@@ -52,7 +53,7 @@ class ExportHandlers:
     def __init__(self, settings: AppSettings, generators: GeneratorCache, gate: GenerationGate | None = None) -> None:
         self.settings = settings
         self.generators = generators
-        self.gate = gate or GenerationGate(GENERATION_CONCURRENCY, settings.max_generations_per_workspace)
+        self.gate = gate or fair_gate(settings)
 
     @fills("export_file", "export_note")
     def export(self, play: PlayState | None, fmt: str, rate: int, depth: str, normalise: bool) -> Outputs:
@@ -96,15 +97,14 @@ class ExportHandlers:
 
         sound = self._best(files, item)
         if sound is None:
-            audio, rate_in = sf.read(str(item.audio_path), dtype="float32", always_2d=False)
-            sound = Sound(audio=audio, sample_rate=int(rate_in), settings=dict(item.settings))
+            sound = _as_made(item, Sound)
         name = f"{safe_stem(item.model_name)}-{item.kind}-{item.id[-9:]}.wav"
         audio_path, sidecar = save_sound(sound, files.download_folder() / name, settings)
         info = sf.info(str(audio_path))
         return {
             "export_file": gr.update(value=[servable(audio_path), servable(sidecar)], visible=True),
             "export_note": f"{Path(audio_path).name}: {info.format}, {info.samplerate} Hz, "
-                           f"{_depth_text(info.subtype)}, with its sidecar.",
+                           f"{_depth_text(info.subtype)}, {_level_text(sidecar)}, with its sidecar.",
         }
 
     def _best(self, files: PlayFiles, item):
@@ -160,23 +160,30 @@ class ExportHandlers:
         folder = files.download_folder()
         archive = folder / f"{safe_stem(entry.name)}-pack-{count}.zip"
         work = folder / ".sound"  # one sound at a time: each goes into the zip, then away
+        from sda.generation.level import shared_gain_db
+
         rng = random.Random(base_seed)
         fixed = {a.key: float(v) for a, v in zip(play.axes, axis_values) if v is not None and abs(float(v)) > 1e-9}
+        made = []  # every sound first: the pack's one gain depends on its loudest
+        for index in range(count):
+            axes = {a.key: round(rng.uniform(a.safe_min, a.safe_max), 3) for a in play.axes} if randomise else fixed
+            made.append((axes, generator.generate(seconds=seconds, seed=base_seed + index, axes=axes,
+                                                  evolve=float(evolve or 0.0), quality="best")))
+        gain = shared_gain_db([s.audio for _, s in made], settings.format, generator.level_gain_db,
+                              normalise=settings.normalise)
+        rule = "pack normalised together" if settings.normalise else "pack at the model's level"
         lines = [
             f"Sample pack from '{entry.name}': {count} sounds, {seconds:g} s each, {settings.format.upper()} "
             f"{settings.sample_rate} Hz",
+            f"Level: one gain for every sound ({gain:+.2f} dB, {rule}), so their levels compare as made.",
             "",
         ]
         work.mkdir()
         try:
             with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-                for index in range(count):
-                    axes = ({a.key: round(rng.uniform(a.safe_min, a.safe_max), 3) for a in play.axes}
-                            if randomise else fixed)
-                    sound = generator.generate(seconds=seconds, seed=base_seed + index, axes=axes,
-                                               evolve=float(evolve or 0.0), quality="best")
+                for index, (axes, sound) in enumerate(made):
                     name = f"{safe_stem(entry.name)}_{index + 1:02d}.wav"
-                    audio_path, sidecar = save_sound(sound, work / name, settings)
+                    audio_path, sidecar = save_sound(sound, work / name, settings, gain_db=gain, rule=rule)
                     for path in (Path(audio_path), Path(sidecar)):
                         zf.write(path, path.name)
                         path.unlink()
@@ -191,6 +198,36 @@ class ExportHandlers:
             "pack_file": gr.update(value=servable(archive), visible=True),
             "pack_note": f"{count} sounds in {archive.name}.",
         }
+
+
+def _as_made(item, sound_type):
+    """A history sound read back from its file, its level gain taken off again so the export applies the
+    chosen level rule once (a file from before level rules is taken as it is)."""
+    from sda.generation.output import read_sidecar
+
+    audio, rate_in = sf.read(str(item.audio_path), dtype="float32", always_2d=False)
+    settings = dict(item.settings)
+    try:
+        applied = float(read_sidecar(item.path(item.sidecar))["level"]["gain_db"])
+    except (ValueError, KeyError, TypeError):
+        applied = None
+    if applied is None:
+        settings["level_gain_db"] = 0.0
+    else:
+        audio = audio * np.float32(10 ** (-applied / 20))
+    return sound_type(audio=audio, sample_rate=int(rate_in), settings=settings)
+
+
+def _level_text(sidecar) -> str:
+    """"the model's level (+2.1 dB)", "normalised to -1 dBFS", "... brought down 1.2 dB to stay clear of clipping"."""
+    from sda.generation.output import read_sidecar
+
+    level = read_sidecar(sidecar).get("level") or {}
+    if level.get("rule") == "normalised":
+        return "normalised to -1 dBFS"
+    text = f"the model's level ({float(level.get('model_gain_db', 0.0)):+.1f} dB)"
+    lowered = float(level.get("model_gain_db", 0.0)) - float(level.get("gain_db", 0.0))
+    return text + (f", brought down {lowered:.1f} dB to stay clear of clipping" if level.get("limited") else "")
 
 
 def _depth_text(subtype: str) -> str:

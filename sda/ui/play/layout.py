@@ -19,6 +19,8 @@ from sda.audio.io import AUDIO_EXTENSIONS
 from sda.generation.checks import MAX_SECONDS, MIN_SECONDS
 from sda.server.generators import GENERATION_ADMITTED
 from sda.server.history import HISTORY_COLUMNS
+from sda.server.public_mode import fairness_default
+from sda.server.settings import AppSettings
 from sda.ui.api_errors import public_errors
 from sda.ui.binding import Binder, Components
 from sda.ui.play.export import DEPTH_CHOICES, FORMAT_CHOICES, RATE_CHOICES
@@ -60,6 +62,7 @@ AB_SWITCH_JS = """() => {
 def build_play_tab(c: Components, play: PlayPage) -> None:
     """Lay out the Play tab inside the current gr.Tab and wire its events (``c`` gains its components)."""
     models, sounds, library, export = play.models, play.sounds, play.library, play.export
+    limits = play.settings  # a public server's limits: sliders end where they do, or say them
     c["play"] = gr.State(None)
 
     gr.Markdown(
@@ -152,7 +155,11 @@ def build_play_tab(c: Components, play: PlayPage) -> None:
                     c["vary_input"] = gr.File(
                         label="Drop a sound", file_types=AUDIO_TYPES, elem_id="vary-input", height=110
                     )
-                    c["vary_count"] = gr.Slider(1, 16, value=4, step=1, label="How many", elem_id="vary-count")
+                    c["vary_count"] = gr.Slider(
+                        1, 16, value=4, step=1, label="How many", elem_id="vary-count",
+                        info=_cap_note(limits, "max_variation_seconds",
+                                       "s of variations at once (how many × the sound's length)"),
+                    )
                     c["vary_amount"] = gr.Slider(
                         0, 1, value=0.5, step=0.05, label="How different",
                         info="0 = the sound itself, through the model", elem_id="vary-amount",
@@ -166,12 +173,14 @@ def build_play_tab(c: Components, play: PlayPage) -> None:
                     c["morph_mode"] = gr.Radio(
                         ["Steps", "Continuous"], value="Steps", label="Morph as", elem_id="morph-mode"
                     )
+                    steps = max(2, min(16, limits.max_morph_steps))  # the slider ends where the server's limit does
                     c["morph_steps"] = gr.Slider(
-                        2, 16, value=5, step=1, label="Steps (files from A to B)", elem_id="morph-steps"
+                        2, steps, value=min(5, steps), step=1, label="Steps (files from A to B)", elem_id="morph-steps"
                     )
+                    longest = max(0.5, min(MAX_SECONDS, limits.max_morph_seconds))
                     c["morph_seconds"] = gr.Slider(
-                        0.5, MAX_SECONDS, value=4.0, step=0.5, label="Length of a continuous morph (seconds)",
-                        elem_id="morph-seconds",
+                        0.5, longest, value=min(4.0, longest), step=0.5,
+                        label="Length of a continuous morph (seconds)", elem_id="morph-seconds",
                     )
                     c["morph_btn"] = gr.Button("Morph", elem_id="morph-btn")
                 with gr.Column():
@@ -194,7 +203,10 @@ def build_play_tab(c: Components, play: PlayPage) -> None:
                     elem_id="export-depth",
                 )
             c["export_normalise"] = gr.Checkbox(
-                True, label="Normalise to -1 dBFS (off: keep the model's level)", elem_id="export-normalise"
+                False, label="Normalise each sound to -1 dBFS",
+                info="Off: the model's level, one gain for all its sounds, so soft sounds stay soft and the "
+                     "level slider is heard. A pack always shares one gain.",
+                elem_id="export-normalise",
             )
             c["export_btn"] = gr.Button("Export", elem_id="export-btn")
             c["export_note"] = gr.Markdown(elem_id="export-note")
@@ -207,7 +219,10 @@ def build_play_tab(c: Components, play: PlayPage) -> None:
                 "### Sample pack\nMany sounds in one zip, in the export format above: the sliders as set "
                 "(seeds counting up from the seed), or random positions inside the safe ranges."
             )
-            c["pack_count"] = gr.Slider(1, 64, value=8, step=1, label="Sounds", elem_id="pack-count")
+            c["pack_count"] = gr.Slider(
+                1, 64, value=8, step=1, label="Sounds", elem_id="pack-count",
+                info=_cap_note(limits, "max_pack_seconds", "s of sound per pack (sounds × duration)"),
+            )
             c["pack_random"] = gr.Checkbox(
                 False, label="Random slider positions (inside the safe ranges)", elem_id="pack-random"
             )
@@ -305,6 +320,12 @@ def build_play_tab(c: Components, play: PlayPage) -> None:
         inputs=[state, c["pack_count"], c["pack_random"], *controls, *export_inputs, *axes],
         **bind(export.pack, generation=True, progress_on="pack_file"),
     )
+
+
+def _cap_note(settings: AppSettings, name: str, what: str) -> str | None:
+    """The line under a slider whose reach this server limits below a local run's (None otherwise)."""
+    limit = getattr(settings, name)
+    return f"This server makes at most {limit:g} {what}." if limit < fairness_default(name, public=False) else None
 
 
 def build_play_api(play: PlayPage) -> None:

@@ -101,7 +101,7 @@ class LibraryHandlers:
 
     @staticmethod
     def _controls(play: PlayState, preset: Preset) -> Outputs:
-        out = {name: float(preset.axes.get(axis.key, 0.0)) for name, axis in zip(AXIS_NAMES, play.axes)}
+        out = {name: axis.value_in(preset.axes) for name, axis in zip(AXIS_NAMES, play.axes)}
         out.update(seed=preset.seed, duration=preset.seconds, evolve=preset.evolve)
         return out
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from sda.generation.inversion_store import INVERSION_FILE
 from sda.generation.naming import safe_stem
 from sda.server.generators import GeneratorCache
 from sda.server.keys_store import KeysStore
@@ -85,10 +86,7 @@ class ModelHandlers:
             return out
         changed = play.model_key != entry.key
         play.model_key = entry.key
-        play.axes = [
-            AxisView(a.key, a.label, float(a.share), float(a.safe_min), float(a.safe_max))
-            for a in generator.axes[:MAX_AXES]
-        ]
+        play.axes = [AxisView.of(a) for a in generator.axes[:MAX_AXES]]
         out["model_info"] = _model_markdown(entry, generator)
         if changed:
             out.update(self._sliders(play.axes))
@@ -213,7 +211,9 @@ class ModelHandlers:
         if entry is None:
             return self.show(play)
         weights = entry.weights_path()
-        planned = download_bytes(weights.stat().st_size if weights is not None else 0)  # a checkpoint is no smaller
+        size = weights.stat().st_size if weights is not None else 0  # a checkpoint is no smaller than its weights
+        learned = weights.parent.parent / INVERSION_FILE if weights is not None else None  # the file carries it too
+        planned = download_bytes(size + (learned.stat().st_size if learned is not None and learned.is_file() else 0))
         refusal = WorkspaceQuota(self.settings, play.workspace_id).refusal(planned, "this model file and its copy "
                                                                                     "for your browser")
         if refusal:

@@ -15,11 +15,11 @@ from pathlib import Path
 import gradio as gr
 
 from sda.server.credentials import has_api_key, new_api_key, require_api_key
-from sda.server.generation_gate import GenerationGate
-from sda.server.generators import GENERATION_CONCURRENCY, GeneratorCache
+from sda.server.generation_gate import GenerationGate, fair_gate
+from sda.server.generators import GeneratorCache
 from sda.server.play_files import PlayFiles
 from sda.server.settings import AppSettings
-from sda.server.usage import GENERATIONS, mark_used
+from sda.server.usage import mark_used
 from sda.server.workspace import Workspace
 from sda.ui.binding import Outputs, fills
 from sda.ui.play.export import ExportHandlers
@@ -44,7 +44,7 @@ class PlayPage:
         self.settings = settings
         self.generators = generators or GeneratorCache()
         # Every action that runs the model, page and API alike, passes this one gate.
-        self.gate = gate or GenerationGate(GENERATION_CONCURRENCY, settings.max_generations_per_workspace)
+        self.gate = gate or fair_gate(settings)
         self.models = ModelHandlers(settings, self.generators)
         self.sounds = SoundHandlers(settings, self.generators, self.gate)
         self.library = LibraryHandlers(settings)
@@ -97,7 +97,7 @@ class PlayPage:
         """The Play state of an API call; the workspace counts as used, and busy while the call runs."""
         workspace = require_api_key(self.settings, api_key)
         mark_used(self.settings, workspace.id)
-        with self.gate.job(workspace.id), GENERATIONS.running(workspace.id):
+        with self.gate.job(workspace.id):
             yield self._api_state(workspace.id, model)
 
     def _api_state(self, workspace_id: str, model: str) -> PlayState:
@@ -108,9 +108,7 @@ class PlayPage:
         from sda.ui.play.state import AxisView
 
         generator = self.generators.get(entry)
-        play.axes = [
-            AxisView(a.key, a.label, float(a.share), float(a.safe_min), float(a.safe_max)) for a in generator.axes
-        ]
+        play.axes = [AxisView.of(a) for a in generator.axes]
         return play
 
     def _api_result(self, items) -> tuple[list[str], list[dict]]:

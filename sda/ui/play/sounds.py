@@ -17,8 +17,8 @@ import soundfile as sf
 from sda.audio.io import SAMPLE_RATE
 from sda.generation.checks import MAX_SECONDS, MIN_SECONDS, SECONDS_RANGE
 from sda.generation.naming import safe_stem
-from sda.server.generation_gate import GenerationBusy, GenerationGate
-from sda.server.generators import GENERATION_CONCURRENCY, GeneratorCache
+from sda.server.generation_gate import GenerationBusy, GenerationGate, fair_gate
+from sda.server.generators import GeneratorCache
 from sda.server.history import HistoryItem
 from sda.server.pictures import sound_picture
 from sda.server.play_files import PlayFiles
@@ -46,7 +46,7 @@ class SoundHandlers:
     def __init__(self, settings: AppSettings, generators: GeneratorCache, gate: GenerationGate | None = None) -> None:
         self.settings = settings
         self.generators = generators
-        self.gate = gate or GenerationGate(GENERATION_CONCURRENCY, settings.max_generations_per_workspace)
+        self.gate = gate or fair_gate(settings)
 
     # ------------------------------------------------------------- controls
     @fills(*AXIS_NAMES)
@@ -197,8 +197,13 @@ class SoundHandlers:
         return self.generators.get(entry), entry
 
     def _room(self, play: PlayState, seconds: list[float], what: str) -> None:
-        """PlayError naming the quota when the sounds about to be made (and shown) would pass it."""
-        reason = WorkspaceQuota(self.settings, play.workspace_id).refusal(history_bytes(seconds), what, MAKE_LESS)
+        """PlayError naming the quota when the sounds about to be made (and shown) would pass it, even once
+        the oldest sounds of the history made way for them."""
+        quota, needed = WorkspaceQuota(self.settings, play.workspace_id), history_bytes(seconds)
+        room = quota.room()
+        if room is not None and room < needed:
+            PlayFiles.of(self.settings, play.workspace_id).history.make_way(needed - room)
+        reason = quota.refusal(needed, what, MAKE_LESS)
         if reason:
             raise PlayError(reason)
 
@@ -210,7 +215,7 @@ class SoundHandlers:
         folder = history.new_folder()
         name = f"{safe_stem(entry.name)}-{kind}-{folder.name[-4:]}"
         audio_path, sidecar = save_sound(sound, folder / f"{name}.wav")
-        heard, rate = sf.read(str(audio_path), dtype="float32")  # the file as played (normalised), not the raw level
+        heard, rate = sf.read(str(audio_path), dtype="float32")  # the file as played: at the model's level
         sound_picture(heard, rate, label).save(folder / "picture.png")
         seconds = len(sound.audio) / sound.sample_rate
         settings = dict(getattr(sound, "settings", {}) or {})

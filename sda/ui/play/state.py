@@ -25,6 +25,24 @@ class AxisView:
     share: float
     safe_min: float
     safe_max: float
+    name: str = ""  # "brightness + decay"; the key when empty
+    low: str = ""  # the left end in words: "dark, short"
+    high: str = ""  # the right end: "bright, long"
+    aliases: tuple[str, ...] = ()  # names an earlier analysis gave it (presets saved with them still work)
+
+    @classmethod
+    def of(cls, axis) -> AxisView:
+        """The slider for an engine ``Axis``."""
+        low, high = axis.ends
+        return cls(axis.key, axis.label, float(axis.share), float(axis.safe_min), float(axis.safe_max),
+                   axis.name, low, high, tuple(axis.aliases))
+
+    def value_in(self, axes: dict) -> float:
+        """This axis's value in saved settings {key: value}, found by its key or an old name; 0 when absent."""
+        for name in (self.key, *self.aliases):
+            if name in axes:
+                return float(axes[name])
+        return 0.0
 
     @property
     def slider_range(self) -> tuple[float, float, float]:
@@ -38,11 +56,13 @@ class AxisView:
 
     @property
     def title(self) -> str:
-        """"brightness (23 %)": the name and how much of the variety this axis holds."""
-        return f"{self.key} ({self.share * 100:.0f} %)"
+        """"brightness + decay (23 %)": the name and how much of the variety this axis holds."""
+        return f"{self.name or self.key} ({self.share * 100:.0f} %)"
 
     def info(self) -> str:
-        return f"{self.label} · safe range {self.safe_min:+.2f} to {self.safe_max:+.2f}"
+        """"◀ dark, short · bright, long ▶ · safe range ...": what each end of the slider sounds like."""
+        ends = f"◀ {self.low} · {self.high} ▶" if self.low or self.high else self.label
+        return f"{ends} · safe range {self.safe_min:+.2f} to {self.safe_max:+.2f}"
 
     def contains(self, value: float) -> bool:
         return self.safe_min - 1e-9 <= value <= self.safe_max + 1e-9

@@ -15,10 +15,10 @@ from pathlib import Path
 from sda.server.cleanup import CleanupSchedule
 from sda.server.credentials import browser_token, workspace_of_token
 from sda.server.dataset_summary import summarise_dataset
+from sda.server.generation_gate import generating
 from sda.server.sessions import TrainingManager
 from sda.server.settings import AppSettings
 from sda.server.training_quota import quota_watch
-from sda.server.usage import GENERATIONS
 from sda.server.workspace import Workspace, new_workspace_id
 from sda.ui.binding import Outputs, fills
 from sda.ui.train.dataset import DATASET_OUT, DEMO_DIR, DatasetHandlers
@@ -47,7 +47,7 @@ class TrainPage:
 
     def is_workspace_busy(self, workspace_id: str) -> bool:
         """True while a run of the workspace trains or waits, or one of its sounds is being made."""
-        return self.manager.is_workspace_busy(workspace_id) or GENERATIONS.busy(workspace_id)
+        return self.manager.is_workspace_busy(workspace_id) or generating(workspace_id)
 
     def start_cleanup(self) -> None:
         """Start removing old workspaces in the background (see cleanup.py); once per server."""

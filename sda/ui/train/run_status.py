@@ -75,6 +75,10 @@ def status_markdown(state: str, view: RunView | None, manager: TrainingManager, 
             "It starts by itself; you may close this page and come back."
         )
     if state == "running":
+        if view.status is not None and view.status.phase == "inversion":
+            done = f" ({view.status.progress:.0%})" if view.status.progress else ""
+            return (f"**Learning its sound:** {name} finished its epochs and is learning how its own sounds go "
+                    f"from spectrogram to audio{done}. {view.status.message}")
         if not view.epochs and view.last_step is None:
             status = view.status
             if status is not None and status.phase == "decoding" and status.progress:
@@ -112,7 +116,7 @@ def status_markdown(state: str, view: RunView | None, manager: TrainingManager, 
         took = f" in {format_duration(complete.total_time)}" if complete else ""
         best_text = f" Best validation loss {best:.4f}." if isinstance(best, (int, float)) else ""
         return (f"**Finished:** {name} finished {_epochs_done(view, run_dir)} epochs{took}.{best_text} Download the "
-                "model below.")
+                f"model below.{inversion_text(run_dir)}")
     if state == "time_limit":
         minutes = (read_run_info(run_dir).get("config") or {}).get("max_training_minutes") or 0
         return (
@@ -123,6 +127,12 @@ def status_markdown(state: str, view: RunView | None, manager: TrainingManager, 
         return (f"**Interrupted:** {name} was interrupted (the server stopped). Press **Resume** to continue from "
                 "its last checkpoint.")
     return f"{name} has not started training."
+
+
+def inversion_text(run_dir: Path) -> str:
+    """" Sound: Learned inversion: closer ... (figures)." - which inversion the model uses and why ("" if unknown)."""
+    reason = (read_run_info(run_dir).get("inversion") or {}).get("reason")
+    return f" Sound: {reason}" if isinstance(reason, str) and reason else ""
 
 
 def _epochs_done(view: RunView, run_dir: Path) -> int:
