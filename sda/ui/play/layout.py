@@ -25,6 +25,7 @@ from sda.ui.api_errors import public_errors
 from sda.ui.binding import Binder, Components
 from sda.ui.play.export import DEPTH_CHOICES, FORMAT_CHOICES, RATE_CHOICES
 from sda.ui.play.instrument_panel import INSTRUMENT_INPUTS, build_instrument_panel
+from sda.ui.play.keys_layout import build_keys_panel
 from sda.ui.play.models import AXIS_NAMES
 from sda.ui.play.page import PlayPage
 
@@ -257,6 +258,8 @@ def build_play_tab(c: Components, play: PlayPage) -> None:
             with gr.Row():
                 c["ab_switch_btn"] = gr.Button("Switch A/B at the same moment", size="sm", elem_id="ab-switch-btn")
                 gr.Markdown("", elem_id="ab-playing")
+
+    build_keys_panel(c, play)
 
     with gr.Accordion("Use this workspace from a script", open=False, elem_id="api-access"):
         gr.Markdown(

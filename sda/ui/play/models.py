@@ -14,6 +14,7 @@ import gradio as gr
 from sda.generation.inversion_store import INVERSION_FILE
 from sda.generation.naming import safe_stem
 from sda.server.generators import GeneratorCache
+from sda.server.keys_store import KeysStore
 from sda.server.models_store import ModelEntry
 from sda.server.play_files import PlayFiles
 from sda.server.settings import AppSettings
@@ -162,6 +163,7 @@ class ModelHandlers:
             return {"models_note": str(exc), "model_delete_row": gr.update(visible=False)}
         if entry is not None and entry.kind == "file":
             files.presets.forget_model(key)
+            KeysStore(files.workspace.dir / "play").forget_model(key)  # its Keys pads and their sounds
         play.model_key = ""
         return self.show(play, note=f"Removed '{entry.name if entry else key}'.")
 

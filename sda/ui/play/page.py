@@ -24,6 +24,7 @@ from sda.server.workspace import Workspace
 from sda.ui.binding import Outputs, fills
 from sda.ui.play.export import ExportHandlers
 from sda.ui.play.instrument import InstrumentHandlers
+from sda.ui.play.keys import KeysHandlers
 from sda.ui.play.library import LibraryHandlers, history_table
 from sda.ui.play.models import MODEL_OUT, ModelHandlers
 from sda.ui.play.sounds import PlayError, SoundHandlers
@@ -50,6 +51,7 @@ class PlayPage:
         self.library = LibraryHandlers(settings)
         self.export = ExportHandlers(settings, self.generators, self.gate)
         self.instrument = InstrumentHandlers(settings, self.generators, self.gate)
+        self.keys = KeysHandlers(settings, self.generators, self.gate)
 
     @fills(*PLAY_LOAD_OUT)
     def load(self, page: PageState | None) -> Outputs:
