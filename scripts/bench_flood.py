@@ -19,11 +19,11 @@ Prints one JSON object: the other client's median and worst answer time
 requests ended (answered, refused with the per-workspace message, refused
 by the full event queue, other errors).
 
-Measured on a 2-core machine shared with other jobs (2 Dec 2026), default model:
-public, --flood 40: the other client's 2-s Generate 5.75 s median, 8.0 s worst
-(1.94 s without a flood; the flooder's one admitted pack shares the cores), 400
-Generates and 39 packs of the flooder refused at once. --local --flood 10: 90 s
-median, 117 s worst (1.68 s without a flood), every flood request answered.
+Measured on a 2-core machine (2 Dec 2026, quiet), a 2-epoch default model:
+public, --flood 40: the other client's 2-s Generate 1.92 s median, 3.15 s worst
+(0.44 s without a flood), with each generation slot on its share of the cores
+(2.3-2.8 s median before, in the same session); 400-520 Generates and 39 packs
+of the flooder refused at once. --local --flood 10 (earlier): 90 s median.
 """
 
 from __future__ import annotations
