@@ -163,6 +163,16 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="auto, cpu, cuda or mps (default cpu)")
 
 
+def add_generate_options(parser: argparse.ArgumentParser) -> None:
+    """What ``generate`` takes besides its count and output folder (``pack`` takes the same)."""
+    parser.add_argument("--seconds", type=float, default=2.0, help=f"length of each sound, {SECONDS_RANGE} (default 2)")
+    parser.add_argument("--seed", type=int, default=0, help="first seed; sound N uses seed + N")
+    parser.add_argument("--evolve", type=float, default=0.0,
+                        help="0..1: how much a long sound changes window to window")
+    add_set_option(parser)
+    add_output_options(parser)
+
+
 def add_set_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", metavar="AXIS=VALUE",
                         help="move along an axis by name or number, e.g. brightness=0.8 or 2=-1.5 (repeatable)")
@@ -174,11 +184,7 @@ def add_generation_commands(sub) -> None:
     gen.add_argument("--model", required=True, help=model_help)
     gen.add_argument("--out", required=True, help="folder for the sounds")
     gen.add_argument("--count", type=int, default=1)
-    gen.add_argument("--seconds", type=float, default=2.0, help=f"length of each sound, {SECONDS_RANGE} (default 2)")
-    gen.add_argument("--seed", type=int, default=0, help="first seed; sound N uses seed + N")
-    gen.add_argument("--evolve", type=float, default=0.0, help="0..1: how much a long sound changes window to window")
-    add_set_option(gen)
-    add_output_options(gen)
+    add_generate_options(gen)
     gen.set_defaults(func=cmd_generate)
 
     axes = sub.add_parser("axes", help="list a model's axes")

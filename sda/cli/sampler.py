@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sda.cli.generation import _axes, _export, add_output_options, add_set_option
+from sda.cli.generation import _axes, _export, add_generate_options, add_set_option
 from sda.generation import GenerationError, load_generator
 from sda.generation.checks import SECONDS_RANGE
 from sda.generation.naming import free_path
@@ -100,9 +100,5 @@ def add_sampler_commands(sub, model_help: str = "run folder, checkpoint .pt or .
     pack.add_argument("--count", type=int, default=8, help="number of sounds (default 8)")
     pack.add_argument("--random-positions", action="store_true",
                       help="each sound at random positions inside the axes' safe ranges (default: the --set ones)")
-    pack.add_argument("--seconds", type=float, default=2.0, help=f"length of each sound, {SECONDS_RANGE} (default 2)")
-    pack.add_argument("--seed", type=int, default=0, help="first seed; sound N uses seed + N")
-    pack.add_argument("--evolve", type=float, default=0.0, help="0..1: how much a long sound changes")
-    add_set_option(pack)
-    add_output_options(pack)
+    add_generate_options(pack)
     pack.set_defaults(func=cmd_pack)
