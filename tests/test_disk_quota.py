@@ -22,7 +22,7 @@ from generation_helpers import folder_state
 from web_helpers import FakeRunner
 
 from sda.server import sessions
-from sda.server.disk_quota import disk_used
+from sda.server.disk_quota import disk_used, folder_bytes
 from sda.server.history import History
 from sda.server.public_mode import fairness_default
 from sda.server.sessions import TrainingJob, TrainingManager
@@ -30,7 +30,7 @@ from sda.server.settings import HISTORY_MAX_MB, AppSettings
 from sda.server.training_quota import quota_watch
 from sda.server.workspace import Workspace, new_workspace_id
 from sda.server.workspace_quota import MB, WorkspaceQuota
-from sda.server.write_sizes import pack_bytes
+from sda.server.write_sizes import history_bytes, pack_bytes
 from sda.ui.play.page import PlayPage
 from sda.ui.serving import cache_schedule, servable, served_folder
 from sda.ui.train.page import TrainPage
@@ -115,15 +115,17 @@ def test_at_the_quota_the_oldest_history_sounds_make_way_for_a_new_one(kit_works
     sliders = [0.0] * len(play.axes)
     for seed in (11, 12, 13):
         assert page.sounds.generate(play, seed, 2.0, 0.0, *sliders).get("gen_audio")
-    kept = [item.id for item in history.list()]
+    kept = history.list()
     assert len(kept) >= 3
 
-    page, play = _with_room(kit_workspace, room_mb=0.2)  # full: one more 2-s sound does not fit as things are
+    # Full: one more 2-s sound fits only once the oldest sound (and no other) has gone.
+    oldest = folder_bytes(kept[-1].folder)
+    page, play = _with_room(kit_workspace, room_mb=(history_bytes([2.0]) - oldest / 2) / MB)
     out = page.sounds.generate(play, 14, 2.0, 0.0, *sliders)
     assert out.get("gen_audio"), out.get("play_note")
     now = [item.id for item in history.list()]
-    assert kept[-1] not in now, "the oldest sound made way"
-    assert kept[0] in now, "only as many as needed went: the newest of the earlier sounds stays"
+    assert kept[-1].id not in now, "the oldest sound made way"
+    assert all(item.id in now for item in kept[:-1]), "only as many as needed went"
     assert WorkspaceQuota(page.settings, play.workspace_id).room() >= 0
 
 
