@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sda.audio.scores import lsd_db, mrstft
 from sda.audio.spectrogram import AudioSpectrogram
 from sda.generation.inversion_store import remove_inversion, write_inversion
 from sda.generation.inverter import Inverter, baseline_log_magnitude, log_floor
 from sda.generation.reconstruct import reconstruct_mel
 from sda.models.inversion import InversionNet, inversion_architecture
-from sda.models.inversion_losses import inversion_scores
 from sda.runs import folder as rundir
 from sda.runs.device import autocast
 from sda.training.metrics import StatusEvent
@@ -185,6 +185,12 @@ def _loss(predicted: torch.Tensor, target: torch.Tensor, floor: torch.Tensor) ->
     return error.abs().mean() + 0.5 * error.square().mean() + SC_WEIGHT * convergence.mean()
 
 
+def _scores(ref: torch.Tensor, est: torch.Tensor) -> dict[str, list[float]]:
+    """Per sound of a (B, samples) batch, the scores every inversion is measured by (sda.audio.scores)."""
+    pairs = list(zip(ref.double().numpy(), est.double().numpy()))
+    return {"mrstft": [mrstft(r, e) for r, e in pairs], "lsd_db": [lsd_db(r, e) for r, e in pairs]}
+
+
 @torch.no_grad()
 def judge_inversion(net: InversionNet, model, spec: AudioSpectrogram, clips: list[np.ndarray], device) -> dict:
     """Mean scores of the standard and the best learned variant, on the sounds and after the model."""
@@ -199,7 +205,7 @@ def judge_inversion(net: InversionNet, model, spec: AudioSpectrogram, clips: lis
             for table, source in ((scores, mel), (after, recon)):
                 if source is None:
                     continue
-                result = inversion_scores(wave.cpu(), inverter(source, wave.shape[-1]).cpu())
+                result = _scores(wave.cpu(), inverter(source, wave.shape[-1]).cpu())
                 for name, values in result.items():
                     table[key][name] += values
     mean = {key: {name: float(np.mean(v)) if v else float("nan") for name, v in table.items()}
